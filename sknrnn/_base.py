@@ -1,0 +1,299 @@
+"""The scikit-learn plumbing shared by the classifier and the regressor.
+
+``BaseNoisyRNN`` validates parameters and data, seeds everything, builds a skorch
+``NeuralNet`` around :class:`sknrnn._sde.NoisyRNN` in ``fit`` (composition: the
+net is a fitted attribute, so ``get_params`` shows only sknrnn's parameters) and
+streams predictions in batches.
+"""
+
+import math
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
+from skorch.dataset import ValidSplit
+
+from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN
+from ._validation import check_sequences
+
+# Batches of this many sequences at prediction time: memory stays flat on any n.
+_PREDICT_BATCH = 1024
+
+
+class _StopOnNonFiniteLoss(Callback):
+    """Stop training with a clear error as soon as the training loss is NaN or inf."""
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if training and loss is not None and not torch.isfinite(loss).all():
+            raise FloatingPointError(
+                f"The training loss became {loss.item()} in epoch {len(net.history)}. "
+                "Training diverged: lower learning_rate_init, set clip_grad_norm, or scale "
+                "X (and y for regression) to unit variance."
+            )
+
+
+def resolve_device(device):
+    """Map ``"auto"`` to CUDA when available, and CUDA to CPU on a machine without it."""
+    if device == "auto" or (str(device).startswith("cuda") and not torch.cuda.is_available()):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
+    """Base class for noisy RNN estimators. Use the classifier or the regressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "noise_type": [StrOptions(set(NOISE_TYPES))],
+        "noise_level": [Interval(Real, 0, None, closed="left"), tuple, list],
+        "solver": [StrOptions(set(SOLVERS))],
+        "dt": [Interval(Real, 0, None, closed="neither")],
+        "learn_dt": ["boolean"],
+        "beta": [Interval(Real, 0, 1, closed="both")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "linear_weight": [Interval(Real, None, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_size,
+        *,
+        noise_type,
+        noise_level,
+        solver,
+        dt,
+        learn_dt,
+        beta,
+        gamma,
+        linear_weight,
+        max_iter,
+        batch_size,
+        learning_rate_init,
+        lr_schedule,
+        clip_grad_norm,
+        early_stopping,
+        validation_fraction,
+        n_iter_no_change,
+        tol,
+        random_state,
+        verbose,
+        device,
+    ):
+        self.hidden_size = hidden_size
+        self.noise_type = noise_type
+        self.noise_level = noise_level
+        self.solver = solver
+        self.dt = dt
+        self.learn_dt = learn_dt
+        self.beta = beta
+        self.gamma = gamma
+        self.linear_weight = linear_weight
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.lr_schedule = lr_schedule
+        self.clip_grad_norm = clip_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    # -- what the subclasses define -----------------------------------------
+    @abstractmethod
+    def _prepare_targets(self, y):
+        """Validate and encode y for training; return ``(targets, n_outputs)``."""
+
+    @abstractmethod
+    def _criterion(self):
+        """The torch loss class."""
+
+    # -- parameters -----------------------------------------------------------
+    def _noise_levels(self):
+        """``(additive, multiplicative)`` levels from ``noise_type`` and ``noise_level``."""
+        level = self.noise_level
+        if isinstance(level, (tuple, list)):
+            if self.noise_type != "mixed" or len(level) != 2:
+                raise ValueError(
+                    "noise_level may be an (additive, multiplicative) pair only with "
+                    f"noise_type='mixed'; got noise_level={level!r} with "
+                    f"noise_type={self.noise_type!r}. Pass a single float otherwise."
+                )
+            add, mult = level
+        else:
+            add = mult = level
+        for value in (add, mult):
+            if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"noise_level must be finite and >= 0; got {level!r}."
+                )
+        return float(add), float(mult)
+
+    def _build_module(self, n_channels, n_outputs, x_mean, x_scale):
+        add, mult = self._noise_levels()
+        module = NoisyRNN(
+            n_channels,
+            self.hidden_size,
+            n_outputs,
+            noise_type=self.noise_type,
+            noise_additive=add,
+            noise_multiplicative=mult,
+            solver=self.solver,
+            dt=self.dt,
+            learn_dt=self.learn_dt,
+            beta=self.beta,
+            gamma_a=self.gamma,
+            gamma_w=self.gamma,
+            linear_weight=self.linear_weight,
+        )
+        module.x_mean.copy_(torch.as_tensor(x_mean))
+        module.x_scale.copy_(torch.as_tensor(x_scale))
+        return module
+
+    def _callbacks(self, n_classes):
+        callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
+        if self.lr_schedule == "cosine":
+            callbacks.append(
+                ("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=self.max_iter))
+            )
+        if self.clip_grad_norm is not None:
+            callbacks.append(("clipping", GradientNormClipping(self.clip_grad_norm)))
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        load_best=True,
+                        sink=print if self.verbose else _silent,
+                    ),
+                )
+            )
+        return callbacks
+
+    def _train_split(self, n_samples, n_classes, seed):
+        if not self.early_stopping:
+            return None
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        needed = max(n_classes, 1)
+        if n_valid < needed or n_samples - n_valid < needed:
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
+                f"of {n_samples} samples ({n_valid}), too few for a validation set"
+                + (f" with all {n_classes} classes" if n_classes else "")
+                + ". Use more data, a larger validation_fraction, or early_stopping=False."
+            )
+        return ValidSplit(self.validation_fraction, stratified=n_classes > 0, random_state=seed)
+
+    # -- fit / predict --------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model to sequences X and targets y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences; unequal lengths are NaN-padded at the end.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._noise_levels()
+        X, lengths = check_sequences(self, X, reset=True)
+        targets, n_outputs = self._prepare_targets(y)
+        if len(targets) != len(X):
+            raise ValueError(
+                f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
+            )
+        n_classes = n_outputs if hasattr(self, "classes_") else 0
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        train_split = self._train_split(len(X), n_classes, seed)
+
+        observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
+        values = X[observed]  # (n_observed_steps, n_channels)
+        x_mean = values.mean(axis=0)
+        x_scale = values.std(axis=0)
+        x_scale[x_scale < 1e-12] = 1.0
+
+        device = resolve_device(self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self._build_module(X.shape[2], n_outputs, x_mean, x_scale)
+            self.net_ = NeuralNet(
+                module=module,
+                criterion=self._criterion(),
+                optimizer=torch.optim.Adam,
+                lr=self.learning_rate_init,
+                max_epochs=self.max_iter,
+                batch_size=min(self.batch_size, len(X)),
+                train_split=train_split,
+                callbacks=self._callbacks(n_classes),
+                iterator_train__shuffle=True,
+                iterator_train__generator=torch.Generator().manual_seed(seed),
+                iterator_valid__batch_size=_PREDICT_BATCH,
+                predict_nonlinearity=None,
+                verbose=int(self.verbose),
+                device=device,
+            )
+            if device.startswith("cuda"):
+                torch.cuda.manual_seed_all(seed)
+            self.net_.fit({"x": X, "lengths": lengths}, targets)
+        self.n_iter_ = len(self.net_.history)
+        self.loss_curve_ = list(self.net_.history[:, "train_loss"])
+        return self
+
+    def _forward(self, X):
+        """Deterministic outputs (eval mode) as a float64 array, streamed in batches."""
+        X, lengths = check_sequences(self, X, reset=False)
+        net = self.net_
+        device = resolve_device(net.device)
+        if device != net.device:
+            net.set_params(device=device)
+            net.module_.to(device)
+        outputs = [
+            out.detach().to("cpu", torch.float64).numpy()
+            for out in net.forward_iter({"x": X, "lengths": lengths}, training=False)
+        ]
+        return np.concatenate(outputs, axis=0)
+
+    @property
+    def module_(self):
+        """The fitted torch module (:class:`sknrnn._sde.NoisyRNN`)."""
+        return self.net_.module_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _silent(*args, **kwargs):
+    pass

@@ -1,0 +1,366 @@
+"""The public estimators: a thin classifier and a thin regressor over BaseNoisyRNN."""
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d
+
+from ._base import BaseNoisyRNN
+
+_PARAMS_DOC = """
+    hidden_size : int, default=64
+        Dimension of the hidden state.
+
+    noise_type : {"none", "additive", "multiplicative", "mixed"}, default="additive"
+        Diffusion of the SDE: ``sigma(h) = s1`` (additive), ``s2 * h``
+        (multiplicative) or ``s1 + s2 * h`` (mixed), elementwise per hidden unit.
+        ``"none"`` is the deterministic Lipschitz RNN. Noise is injected in
+        training only; prediction is deterministic.
+
+    noise_level : float or (float, float), default=0.1
+        The level ``s1`` and/or ``s2``; for ``"mixed"`` a single float sets both
+        or a pair gives ``(s1, s2)``. Levels are those of the continuous-time SDE:
+        each step adds ``sqrt(dt) * sigma(h) * xi`` with ``xi ~ N(0, I)``, so the
+        noise does not change meaning when ``dt`` changes. Ignored when
+        ``noise_type="none"``.
+
+    solver : {"euler", "midpoint"}, default="euler"
+        Integrator: Euler-Maruyama, or the explicit midpoint rule for the drift
+        (two drift evaluations a step, the noise term unchanged).
+
+    dt : float, default=0.1
+        Initial integration step, one per hidden unit.
+
+    learn_dt : bool, default=True
+        Train the per-unit step (kept strictly positive by a softplus).
+
+    beta : float, default=0.75
+        Lipschitz parametrization of the hidden matrices, from symmetric (0) to
+        skew-symmetric (1).
+
+    gamma : float, default=0.001
+        Damping: shifts the spectrum of both hidden matrices left by ``gamma``.
+
+    linear_weight : float, default=1.0
+        Weight of the linear term ``A h`` in the drift (the paper's alpha).
+
+    max_iter : int, default=100
+        Number of epochs.
+
+    batch_size : int, default=64
+        Minibatch size; capped at the number of samples.
+
+    learning_rate_init : float, default=0.01
+        Learning rate of the Adam optimizer.
+
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        Learning-rate schedule over the ``max_iter`` epochs.
+
+    clip_grad_norm : float or None, default=1.0
+        Clip the gradient norm to this value at every step; None disables.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        classification), stop when the validation loss has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping=True``.
+
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+
+    tol : float, default=1e-4
+        Smallest decrease of the validation loss that counts as an improvement.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialization, shuffling, the validation split and the noise.
+        The same value gives the same model on the CPU.
+
+    verbose : int, default=0
+        1 prints one line per epoch (skorch's log); 0 is silent.
+
+    device : str, default="auto"
+        Torch device. ``"auto"`` uses CUDA when available; a model trained on
+        CUDA predicts on a CPU-only machine.
+"""
+
+_ATTRS_DOC = """
+    n_features_in_ : int
+        Number of time steps seen in fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names.
+
+    n_channels_in_ : int
+        Number of channels of the sequences seen in fit.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : list of float
+        Training loss of each epoch.
+
+    net_ : skorch.NeuralNet
+        The fitted skorch net (its ``history`` holds the training log).
+"""
+
+
+def _doc(text):
+    return text.replace("%(params)s", _PARAMS_DOC).replace("%(attrs)s", _ATTRS_DOC)
+
+
+class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
+    __doc__ = _doc(
+        """Noisy recurrent neural network classifier of sequences.
+
+    An NRNN (Lim et al., NeurIPS 2021): a Lipschitz RNN whose hidden state is an
+    Ito SDE, trained with injected noise and predicting deterministically. The
+    last hidden state is decoded into class logits.
+
+    Parameters
+    ----------
+%(params)s
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+%(attrs)s
+    See Also
+    --------
+    NoisyRNNRegressor : The same model for regression.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknrnn import NoisyRNNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(2, size=60)
+    >>> X = rng.normal(size=(60, 12)) + 2 * y[:, None]  # 60 sequences of 12 steps
+    >>> clf = NoisyRNNClassifier(hidden_size=16, max_iter=20, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> bool(clf.score(X, y) > 0.9)
+    True
+    """
+    )
+
+    def __init__(
+        self,
+        hidden_size=64,
+        *,
+        noise_type="additive",
+        noise_level=0.1,
+        solver="euler",
+        dt=0.1,
+        learn_dt=True,
+        beta=0.75,
+        gamma=0.001,
+        linear_weight=1.0,
+        max_iter=100,
+        batch_size=64,
+        learning_rate_init=0.01,
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        device="auto",
+    ):
+        super().__init__(
+            hidden_size,
+            noise_type=noise_type,
+            noise_level=noise_level,
+            solver=solver,
+            dt=dt,
+            learn_dt=learn_dt,
+            beta=beta,
+            gamma=gamma,
+            linear_weight=linear_weight,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            lr_schedule=lr_schedule,
+            clip_grad_norm=clip_grad_norm,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+
+    def _prepare_targets(self, y):
+        if y is None:
+            raise ValueError("y is required: pass the class label of each sequence.")
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False), warn=True)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y contains a single class ({self.classes_[0]!r}); a classifier needs at least "
+                "two classes in the training data."
+            )
+        return encoder.transform(y).astype(np.int64), len(self.classes_)
+
+    def _criterion(self):
+        return torch.nn.CrossEntropyLoss
+
+    def predict_proba(self, X):
+        """Class probabilities of the sequences in X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; each row sums to one.
+        """
+        logits = self._forward(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted class of each sequence in X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self._forward(X), axis=1)]
+
+
+class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
+    __doc__ = _doc(
+        """Noisy recurrent neural network regressor of sequences.
+
+    An NRNN (Lim et al., NeurIPS 2021): a Lipschitz RNN whose hidden state is an
+    Ito SDE, trained with injected noise and predicting deterministically. The
+    last hidden state is decoded linearly into the targets, which are
+    standardized inside (each output to zero mean and unit variance) so that
+    they need no scaling by the user.
+
+    Parameters
+    ----------
+%(params)s
+    Attributes
+    ----------
+%(attrs)s
+    See Also
+    --------
+    NoisyRNNClassifier : The same model for classification.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknrnn import NoisyRNNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(80, 10))
+    >>> y = 3.0 * X.mean(axis=1) + 10.0
+    >>> reg = NoisyRNNRegressor(hidden_size=16, max_iter=30, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> bool(reg.score(X, y) > 0.8)
+    True
+    """
+    )
+
+    def __init__(
+        self,
+        hidden_size=64,
+        *,
+        noise_type="additive",
+        noise_level=0.1,
+        solver="euler",
+        dt=0.1,
+        learn_dt=True,
+        beta=0.75,
+        gamma=0.001,
+        linear_weight=1.0,
+        max_iter=100,
+        batch_size=64,
+        learning_rate_init=0.01,
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        device="auto",
+    ):
+        super().__init__(
+            hidden_size,
+            noise_type=noise_type,
+            noise_level=noise_level,
+            solver=solver,
+            dt=dt,
+            learn_dt=learn_dt,
+            beta=beta,
+            gamma=gamma,
+            linear_weight=linear_weight,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            lr_schedule=lr_schedule,
+            clip_grad_norm=clip_grad_norm,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+
+    def _prepare_targets(self, y):
+        if y is None:
+            raise ValueError("y is required: pass the target value(s) of each sequence.")
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1D or 2D; got an array of shape {y.shape}.")
+        self._y_ndim = y.ndim
+        y2 = y.reshape(len(y), -1)
+        self._y_mean = y2.mean(axis=0)
+        scale = y2.std(axis=0)
+        scale[scale < 1e-12] = 1.0
+        self._y_scale = scale
+        return ((y2 - self._y_mean) / scale).astype(np.float32), y2.shape[1]
+
+    def _criterion(self):
+        return torch.nn.MSELoss
+
+    def predict(self, X):
+        """Predicted targets of the sequences in X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Same number of dimensions as the y given to fit.
+        """
+        y = self._forward(X) * self._y_scale + self._y_mean
+        return y.ravel() if self._y_ndim == 1 else y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,213 @@
+"""The noisy recurrent neural network as a PyTorch module.
+
+This file holds the mathematics of sknrnn and nothing else (no scikit-learn).
+The hidden state follows the Ito SDE
+
+    dh = f(h, x) dt + sigma(h) dB_t,    h(0) = 0,
+    f(h, x) = a * A h + tanh(W h + U x + b),
+
+with the Lipschitz-RNN parametrization of the hidden matrices
+
+    A = beta (M_A - M_A^T) + (1 - beta)(M_A + M_A^T) - gamma_A I,
+    W = beta (M_W - M_W^T) + (1 - beta)(M_W + M_W^T) - gamma_W I,
+
+and the diffusion
+
+    additive        sigma(h) = s_1
+    multiplicative  sigma(h) = s_2 * h            (elementwise, i.e. s_2 diag(h))
+    mixed           sigma(h) = s_1 + s_2 * h
+
+It is integrated with one step per observation (Euler-Maruyama or the explicit
+midpoint rule for the drift):
+
+    euler     h_{k+1} = h_k + dt f(h_k, x_k) + sqrt(dt) sigma(h_k) xi_k
+    midpoint  h~ = h_k + (dt / 2) f(h_k, x_k)
+              h_{k+1} = h_k + dt f(h~, x_k) + sqrt(dt) sigma(h_k) xi_k
+
+with xi_k ~ N(0, I) drawn per sample, unit and step. The noise levels are
+therefore those of the continuous-time SDE: over a unit of time the additive
+noise accumulates a variance s_1^2 whatever the step. ``dt`` is a vector
+(one step per hidden unit), strictly positive through a softplus, learned by
+default. Noise is only drawn in training mode; in evaluation mode the module is
+the deterministic recursion (the Lipschitz RNN).
+
+A linear encoder (U, b) feeds the input and a linear decoder reads the final
+hidden state. Sequences shorter than the padded length keep their state once
+they end: padded steps do not move it.
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
+SOLVERS = ("euler", "midpoint")
+
+
+def lipschitz_matrix(M, beta, gamma):
+    """Return ``beta (M - M^T) + (1 - beta)(M + M^T) - gamma I``."""
+    eye = torch.eye(M.shape[0], dtype=M.dtype, device=M.device)
+    return beta * (M - M.T) + (1.0 - beta) * (M + M.T) - gamma * eye
+
+
+def _inverse_softplus(y):
+    return y + math.log(-math.expm1(-y))
+
+
+class NoisyRNN(nn.Module):
+    """Noisy RNN: an Ito SDE over the hidden state, read out by a linear decoder.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of channels ``C`` of the input sequences.
+    hidden_size : int
+        Dimension ``N`` of the hidden state.
+    output_size : int
+        Number of outputs of the linear decoder.
+    noise_type : {"none", "additive", "multiplicative", "mixed"}
+        Form of the diffusion ``sigma(h)``.
+    noise_additive, noise_multiplicative : float
+        The levels ``s_1`` and ``s_2`` of the diffusion.
+    solver : {"euler", "midpoint"}
+        Integrator of the drift (the noise increment is Euler-Maruyama's).
+    dt : float
+        Initial step, the same for every hidden unit.
+    learn_dt : bool
+        Whether the per-unit step is a trained parameter.
+    beta, gamma_a, gamma_w : float
+        Lipschitz parametrization of ``A`` and ``W`` (see the module docstring).
+    linear_weight : float
+        The weight ``a`` of the linear term ``a A h`` of the drift.
+    init_std : float
+        Standard deviation of the entries of ``M_A`` and ``M_W`` at initialization.
+
+    Shape
+    -----
+    ``forward(x, lengths=None)``: ``x`` is ``(batch, T, input_size)`` (batch first),
+    ``lengths`` an integer tensor ``(batch,)`` of the valid steps of each
+    sequence (all ``T`` when None). The output is ``(batch, output_size)``.
+    """
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        output_size,
+        *,
+        noise_type="none",
+        noise_additive=0.0,
+        noise_multiplicative=0.0,
+        solver="euler",
+        dt=0.1,
+        learn_dt=True,
+        beta=0.75,
+        gamma_a=0.001,
+        gamma_w=0.001,
+        linear_weight=1.0,
+        init_std=None,
+    ):
+        super().__init__()
+        if noise_type not in NOISE_TYPES:
+            raise ValueError(f"noise_type must be one of {NOISE_TYPES}, got {noise_type!r}.")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+        self.hidden_size = hidden_size
+        self.noise_type = noise_type
+        self.noise_additive = float(noise_additive) if noise_type in ("additive", "mixed") else 0.0
+        self.noise_multiplicative = (
+            float(noise_multiplicative) if noise_type in ("multiplicative", "mixed") else 0.0
+        )
+        self.solver = solver
+        self.beta = beta
+        self.gamma_a = gamma_a
+        self.gamma_w = gamma_w
+        self.linear_weight = linear_weight
+
+        std = 0.1 / hidden_size if init_std is None else init_std
+        self.M_A = nn.Parameter(torch.randn(hidden_size, hidden_size) * std)
+        self.M_W = nn.Parameter(torch.randn(hidden_size, hidden_size) * std)
+        self.encoder = nn.Linear(input_size, hidden_size)
+        self.decoder = nn.Linear(hidden_size, output_size)
+        raw = torch.full((hidden_size,), _inverse_softplus(float(dt)))
+        if learn_dt:
+            self.raw_dt = nn.Parameter(raw)
+        else:
+            self.register_buffer("raw_dt", raw)
+        # Per-channel standardization of the input, set by the estimator.
+        self.register_buffer("x_mean", torch.zeros(input_size))
+        self.register_buffer("x_scale", torch.ones(input_size))
+
+    # -- the pieces of the SDE -------------------------------------------------
+    def hidden_matrices(self):
+        """The matrices ``(A, W)`` of the drift."""
+        return (
+            lipschitz_matrix(self.M_A, self.beta, self.gamma_a),
+            lipschitz_matrix(self.M_W, self.beta, self.gamma_w),
+        )
+
+    def step_size(self):
+        """The strictly positive step ``dt``, one per hidden unit, shape ``(N,)``."""
+        return F.softplus(self.raw_dt)
+
+    def _stacked_weight(self):
+        # h @ K = [a A h, W h]: one matmul per drift evaluation.
+        A, W = self.hidden_matrices()
+        return torch.cat([self.linear_weight * A, W], dim=0).T
+
+    def drift(self, h, u, K=None):
+        """``f(h, x) = a A h + tanh(W h + u)`` where ``u = U x + b`` is precomputed."""
+        K = self._stacked_weight() if K is None else K
+        z = h @ K
+        n = self.hidden_size
+        return z[:, :n] + torch.tanh(z[:, n:] + u)
+
+    def diffusion(self, h):
+        """Diagonal of ``sigma(h)``: ``s_1 + s_2 h`` (each term present per noise type)."""
+        return self.noise_additive + self.noise_multiplicative * h
+
+    @property
+    def is_noisy(self):
+        return self.noise_additive > 0 or self.noise_multiplicative > 0
+
+    def sde_step(self, h, u, dt, K=None, xi=None):
+        """One integration step from ``h`` given ``u = U x + b``; ``xi`` is the Gaussian draw.
+
+        With ``xi=None`` the step is deterministic (the drift alone).
+        """
+        K = self._stacked_weight() if K is None else K
+        f = self.drift(h, u, K)
+        if self.solver == "midpoint":
+            f = self.drift(h + 0.5 * dt * f, u, K)
+        h_next = h + dt * f
+        if xi is not None:
+            h_next = h_next + dt.sqrt() * self.diffusion(h) * xi
+        return h_next
+
+    # -- the whole sequence ----------------------------------------------------
+    def encode(self, x):
+        """Standardize the input and apply the encoder: ``(B, T, C) -> (B, T, N)``."""
+        return self.encoder((x - self.x_mean) / self.x_scale)
+
+    def final_state(self, x, lengths=None):
+        """Integrate the SDE over the sequences and return the last valid state ``(B, N)``."""
+        u_all = self.encode(x)
+        batch, n_steps = u_all.shape[0], u_all.shape[1]
+        K = self._stacked_weight()
+        dt = self.step_size()
+        noisy = self.training and self.is_noisy
+        h = u_all.new_zeros(batch, self.hidden_size)
+        active = None
+        if lengths is not None and bool((lengths < n_steps).any()):
+            steps = torch.arange(n_steps, device=u_all.device)
+            active = (steps[None, :] < lengths[:, None]).unsqueeze(-1).unbind(1)
+        for k, u in enumerate(u_all.unbind(1)):
+            xi = torch.randn_like(h) if noisy else None
+            h_next = self.sde_step(h, u, dt, K, xi)
+            h = h_next if active is None else torch.where(active[k], h_next, h)
+        return h
+
+    def forward(self, x, lengths=None):
+        return self.decoder(self.final_state(x, lengths))

@@ -1,0 +1,165 @@
+"""Input checks and conversion: tables, arrays and DataFrames to padded sequences.
+
+Everything a user passes is checked here once, with messages that say what is
+wrong and what to do, before anything reaches torch.
+
+Layout of X
+-----------
+- 2D ``(n_samples, n_timesteps)``: univariate sequences, one row each (a
+  DataFrame works too, its columns being the time steps).
+- 3D ``(n_samples, n_timesteps, n_channels)``: multivariate sequences.
+
+Sequences of different lengths are padded at the end with NaN (see
+:func:`pad_sequences`); the padded steps do not move the hidden state. NaN
+anywhere else is an error: impute it first.
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["pad_sequences"]
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def pad_sequences(sequences, length=None):
+    """Stack sequences of different lengths into one NaN-padded array.
+
+    This is the route for unequal-length data: NaN steps at the end of a row
+    are padding, and the estimators treat each row as ending at its last
+    observed step.
+
+    Parameters
+    ----------
+    sequences : list of array-like
+        Each item is ``(n_timesteps_i,)`` (univariate) or
+        ``(n_timesteps_i, n_channels)`` (all with the same channels).
+    length : int, default=None
+        Length of the padded array; the longest sequence when None.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, length) or (n_samples, length, n_channels)
+
+    Examples
+    --------
+    >>> from sknrnn import pad_sequences
+    >>> pad_sequences([[1.0, 2.0, 3.0], [4.0]])
+    array([[ 1.,  2.,  3.],
+           [ 4., nan, nan]])
+    """
+    arrays = [np.asarray(s, dtype=np.float64) for s in sequences]
+    if not arrays:
+        raise ValueError("pad_sequences needs at least one sequence.")
+    ndims = {a.ndim for a in arrays}
+    if ndims - {1, 2} or len(ndims) > 1:
+        raise ValueError(
+            "Each sequence must be 1D (n_timesteps,) or 2D (n_timesteps, n_channels), all of "
+            f"the same kind; got sequences with ndim {sorted(ndims)}."
+        )
+    channels = {a.shape[1:] for a in arrays}
+    if len(channels) > 1:
+        raise ValueError(f"All sequences must have the same number of channels; got {sorted(channels)}.")
+    longest = max(len(a) for a in arrays)
+    length = longest if length is None else int(length)
+    if length < longest:
+        raise ValueError(f"length={length} is shorter than the longest sequence ({longest} steps).")
+    out = np.full((len(arrays), length) + arrays[0].shape[1:], np.nan)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+    return out
+
+
+def _check_not_ragged(X):
+    if isinstance(X, (list, tuple)) and X and all(hasattr(r, "__len__") for r in X):
+        if len({len(r) for r in X}) > 1:
+            raise ValueError(
+                "X is a list of sequences of different lengths. Pad them at the end with NaN "
+                "into one array first, e.g. X = sknrnn.pad_sequences(X); padded steps are ignored."
+            )
+
+
+def check_sequences(estimator, X, *, reset):
+    """Validate X and return ``(X, lengths)`` ready for the torch module.
+
+    ``X`` comes back as float32 ``(n_samples, n_timesteps, n_channels)`` with
+    padding replaced by zeros, ``lengths`` as int64 ``(n_samples,)``. With
+    ``reset=True`` (fit) the numbers of steps and channels are recorded; with
+    ``reset=False`` (predict) they must match.
+    """
+    if not reset:
+        check_is_fitted(estimator)
+    _check_not_ragged(X)
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=_FLOAT_DTYPES,
+            ensure_all_finite=False,
+            allow_nd=True,
+        )
+    except ValueError as exc:
+        if str(exc).startswith("X has") and "features" in str(exc):
+            raise ValueError(
+                f"{exc} For sequences the features are the time steps: give X the same number "
+                "of steps as in fit (pad shorter sequences at the end with NaN)."
+            ) from exc
+        raise
+    if X.ndim == 2:
+        X = X[:, :, None]
+    elif X.ndim != 3:
+        raise ValueError(
+            f"X must be 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, n_channels); "
+            f"got an array with {X.ndim} dimensions of shape {X.shape}."
+        )
+    n_channels = X.shape[2]
+    if reset:
+        estimator.n_channels_in_ = n_channels
+    elif n_channels != estimator.n_channels_in_:
+        raise ValueError(
+            f"X has {n_channels} channels, but {type(estimator).__name__} was fitted with "
+            f"{estimator.n_channels_in_}: pass sequences with the same channels as in fit."
+        )
+    if np.isinf(X).any():
+        raise ValueError(
+            "X contains infinity: replace infinite values (e.g. clip or impute them) before "
+            "fitting or predicting."
+        )
+    lengths = _padding_lengths(X)
+    X32 = np.nan_to_num(X, nan=0.0).astype(np.float32, copy=False)
+    if not np.isfinite(X32).all():
+        raise ValueError(
+            "X has values too large for float32 (beyond 3.4e38): rescale X first."
+        )
+    return X32, lengths
+
+
+def _padding_lengths(X):
+    """Lengths of NaN-padded sequences, with errors for NaN that is not end padding."""
+    n_steps = X.shape[1]
+    nan = np.isnan(X)
+    step_nan = nan.all(axis=2)
+    if (nan.any(axis=2) != step_nan).any():
+        raise ValueError(
+            "X has NaN in some channels of a time step but not in others. Padding must cover "
+            "all channels of a step; impute missing values inside a sequence first."
+        )
+    observed = ~step_nan
+    empty = ~observed.any(axis=1)
+    if empty.any():
+        rows = np.flatnonzero(empty)[:5].tolist()
+        raise ValueError(
+            f"X has rows that are all NaN (rows {rows}): every sequence needs at least one "
+            "observed step. Drop these rows first."
+        )
+    lengths = n_steps - np.argmax(observed[:, ::-1], axis=1)
+    inside = step_nan & (np.arange(n_steps)[None, :] < lengths[:, None])
+    if inside.any():
+        rows = np.flatnonzero(inside.any(axis=1))[:5].tolist()
+        raise ValueError(
+            f"X has NaN inside sequences (rows {rows}). NaN is only allowed as padding at the "
+            "end of a sequence; impute missing values first (e.g. with "
+            "sklearn.impute.SimpleImputer or by interpolating along time)."
+        )
+    return lengths.astype(np.int64)
