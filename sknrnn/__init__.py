@@ -2,7 +2,30 @@
 
 from ._classes import NoisyRNNClassifier, NoisyRNNRegressor
 from ._validation import pad_sequences
+from . import perturbations
+from .perturbations import fgsm, multiplicative_noise, pgd, salt_and_pepper, white_noise
+from .robustness import (
+    RobustnessCurveDisplay,
+    make_robustness_scorer,
+    robustness_curve,
+    robustness_score,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["NoisyRNNClassifier", "NoisyRNNRegressor", "pad_sequences", "__version__"]
+__all__ = [
+    "NoisyRNNClassifier",
+    "NoisyRNNRegressor",
+    "pad_sequences",
+    "perturbations",
+    "white_noise",
+    "multiplicative_noise",
+    "salt_and_pepper",
+    "fgsm",
+    "pgd",
+    "robustness_score",
+    "robustness_curve",
+    "make_robustness_scorer",
+    "RobustnessCurveDisplay",
+    "__version__",
+]

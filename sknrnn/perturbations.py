@@ -1,0 +1,431 @@
+"""Perturbations of test sequences: random noise and white-box gradient attacks.
+
+All functions take sequences in the layout the estimators accept, 2D
+``(n_samples, n_timesteps)`` or 3D ``(n_samples, n_timesteps, n_channels)``,
+possibly NaN-padded at the end, and return a perturbed float64 copy in the
+same layout. NaN stays NaN: padding is never perturbed.
+
+Levels are relative to the scale of X, so that a level means the same on any
+dataset:
+
+- :func:`white_noise`, :func:`fgsm` and :func:`pgd` multiply the level by the
+  standard deviation of the observed (non-NaN) values of X, per channel (1.0
+  for a constant channel), unless an explicit ``scale`` is given;
+- :func:`multiplicative_noise` is relative by construction, ``x * (1 + level * xi)``;
+- :func:`salt_and_pepper` uses the minimum and maximum of the observed values
+  of X, per channel.
+
+The attacks (:func:`fgsm`, :func:`pgd`) need the gradient of the loss with
+respect to the input, so they work on a fitted
+:class:`~sknrnn.NoisyRNNClassifier` or :class:`~sknrnn.NoisyRNNRegressor` (or a
+Pipeline ending in one whose other steps are ``"passthrough"``). They attack
+the deterministic model used for prediction (the module in eval mode) under an
+L-infinity budget, and they do not clip inputs to any range: sequences are
+not images in [0, 1].
+"""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseNoisyRNN, resolve_device
+from ._validation import check_sequences
+
+__all__ = ["white_noise", "multiplicative_noise", "salt_and_pepper", "fgsm", "pgd"]
+
+# Sequences per forward/backward pass in the attacks: memory stays flat on any n.
+_ATTACK_BATCH = 256
+
+
+# -- helpers ------------------------------------------------------------------
+def _as_sequences(X):
+    """Float64 copy of X as 3D plus whether it was 2D; checks ndim and infinities."""
+    X = np.array(X, dtype=np.float64, copy=True)
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            "X must be 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, n_channels); "
+            f"got an array with {X.ndim} dimensions of shape {X.shape}."
+        )
+    if np.isinf(X).any():
+        raise ValueError("X contains infinity: replace infinite values before perturbing X.")
+    was_2d = X.ndim == 2
+    return (X[:, :, None] if was_2d else X), was_2d
+
+
+def _restore(X3, was_2d):
+    return X3[:, :, 0] if was_2d else X3
+
+
+def _check_level(level, name="level", upper=None):
+    if isinstance(level, bool) or not isinstance(level, Real) or not np.isfinite(level):
+        raise ValueError(f"{name} must be a finite real number; got {level!r}.")
+    if level < 0:
+        raise ValueError(f"{name} must be >= 0; got {level!r}.")
+    if upper is not None and level > upper:
+        raise ValueError(f"{name} must be in [0, {upper}]; got {level!r}.")
+    return float(level)
+
+
+def _channel_scale(X3, scale=None):
+    """Per-channel scale ``(n_channels,)``: std of observed values, or the given ``scale``."""
+    n_channels = X3.shape[2]
+    if scale is not None:
+        scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (n_channels,)).copy()
+        if not np.isfinite(scale).all() or (scale < 0).any():
+            raise ValueError(f"scale must be finite and >= 0; got {scale!r}.")
+        return scale
+    flat = X3.reshape(-1, n_channels)
+    observed = ~np.isnan(flat)
+    if not observed.any(axis=0).all():
+        raise ValueError("X has a channel with no observed (non-NaN) value.")
+    with np.errstate(invalid="ignore"):
+        std = np.nanstd(flat, axis=0)
+    std[~(std > 1e-12)] = 1.0
+    return std
+
+
+# -- random perturbations ---------------------------------------------------
+def white_noise(X, level, *, scale=None, random_state=None):
+    """Add Gaussian white noise: ``x + level * std(X) * xi`` with ``xi ~ N(0, 1)``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        Sequences, possibly NaN-padded at the end (padding stays NaN).
+    level : float
+        Noise level, relative to the scale of X: the standard deviation of the
+        noise is ``level`` times the standard deviation of the observed values
+        of X in each channel. ``level=0`` returns a copy of X.
+    scale : float or array-like of shape (n_channels,), default=None
+        Scale per channel in place of the standard deviation of X (e.g. that of
+        the training data, to perturb several test sets alike).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the noise.
+
+    Returns
+    -------
+    X_noisy : ndarray of float64, same shape as X
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknrnn import white_noise
+    >>> X = np.array([[0.0, 1.0, 2.0, np.nan], [3.0, 4.0, 5.0, 6.0]])
+    >>> Xn = white_noise(X, 0.1, random_state=0)
+    >>> Xn.shape, bool(np.isnan(Xn[0, 3]))
+    ((2, 4), True)
+    >>> bool(np.abs(Xn - X)[1].max() < 1.0)
+    True
+    """
+    level = _check_level(level)
+    X3, was_2d = _as_sequences(X)
+    sigma = level * _channel_scale(X3, scale)
+    xi = check_random_state(random_state).standard_normal(X3.shape)
+    return _restore(X3 + sigma * xi, was_2d)
+
+
+def multiplicative_noise(X, level, *, random_state=None):
+    """Multiply by Gaussian noise: ``x * (1 + level * xi)`` with ``xi ~ N(0, 1)``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        Sequences, possibly NaN-padded at the end (padding stays NaN).
+    level : float
+        Noise level. Multiplicative noise is relative to the scale of X by
+        construction: each entry is perturbed by ``level`` times its own
+        magnitude, so ``level`` means the same on X and on ``c * X`` (no
+        standard deviation enters). ``level=0`` returns a copy of X.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the noise.
+
+    Returns
+    -------
+    X_noisy : ndarray of float64, same shape as X
+
+    Notes
+    -----
+    As in Lim et al. (2021), the noise is proportional to the value, so
+    entries at zero are left unchanged; standardize X (or use
+    :func:`white_noise`) when zero is not a natural origin of the data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknrnn import multiplicative_noise
+    >>> X = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, np.nan]])
+    >>> Xn = multiplicative_noise(X, 0.1, random_state=0)
+    >>> float(Xn[0, 0]), bool(np.isnan(Xn[1, 2]))  # zero stays zero, NaN stays NaN
+    (0.0, True)
+    """
+    level = _check_level(level)
+    X3, was_2d = _as_sequences(X)
+    xi = check_random_state(random_state).standard_normal(X3.shape)
+    return _restore(X3 * (1.0 + level * xi), was_2d)
+
+
+def salt_and_pepper(X, level, *, random_state=None):
+    """Set a fraction of the observed entries to the minimum or the maximum of X.
+
+    A fraction ``level`` of the observed (non-NaN) entries, drawn at random
+    without replacement, is set to the extreme values of their channel: half of
+    them (rounded down) to the minimum of the observed values of X in that
+    channel ("pepper"), the rest to the maximum ("salt").
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        Sequences, possibly NaN-padded at the end (padding stays NaN).
+    level : float in [0, 1]
+        Fraction of the observed entries to replace; ``round(level * n_observed)``
+        entries are replaced.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the choice of entries.
+
+    Returns
+    -------
+    X_noisy : ndarray of float64, same shape as X
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknrnn import salt_and_pepper
+    >>> X = np.arange(10.0).reshape(1, 10)
+    >>> salt_and_pepper(X, 0.4, random_state=0)  # 4 entries: 2 set to 0, 2 set to 9
+    array([[0., 1., 0., 3., 9., 5., 6., 7., 0., 9.]])
+    """
+    level = _check_level(level, "level (the fraction of entries)", upper=1)
+    X3, was_2d = _as_sequences(X)
+    flat = X3.reshape(-1, X3.shape[2])
+    observed = ~np.isnan(flat)
+    if not observed.any(axis=0).all():
+        raise ValueError("X has a channel with no observed (non-NaN) value.")
+    lo, hi = np.nanmin(flat, axis=0), np.nanmax(flat, axis=0)
+    rows, cols = np.nonzero(observed)
+    n_hit = int(round(level * len(rows)))
+    rng = check_random_state(random_state)
+    hit = rng.choice(len(rows), size=n_hit, replace=False)
+    n_pepper = n_hit // 2
+    pepper, salt = hit[:n_pepper], hit[n_pepper:]
+    flat[rows[pepper], cols[pepper]] = lo[cols[pepper]]
+    flat[rows[salt], cols[salt]] = hi[cols[salt]]
+    return _restore(flat.reshape(X3.shape), was_2d)
+
+
+# -- gradient attacks -----------------------------------------------------------
+def _final_estimator(estimator):
+    """The sknrnn estimator inside ``estimator``, checking that the path is differentiable."""
+    if isinstance(estimator, Pipeline):
+        for name, step in estimator.steps[:-1]:
+            if step is not None and not (isinstance(step, str) and step == "passthrough"):
+                raise TypeError(
+                    f"Cannot attack this Pipeline: step {name!r} ({type(step).__name__}) has no "
+                    "gradient. Gradient attacks need a Pipeline whose steps before the sknrnn "
+                    "estimator are 'passthrough' or None; NoisyRNN estimators standardize their "
+                    "inputs themselves, so a scaler in front can usually be dropped."
+                )
+        return _final_estimator(estimator.steps[-1][1])
+    if not isinstance(estimator, BaseNoisyRNN):
+        raise TypeError(
+            "Gradient attacks need a fitted NoisyRNNClassifier or NoisyRNNRegressor (or a "
+            f"Pipeline ending in one); got {type(estimator).__name__}. Use the random "
+            "perturbations (white_noise, multiplicative_noise, salt_and_pepper) for other "
+            "estimators."
+        )
+    check_is_fitted(estimator)
+    return estimator
+
+
+def _targets(est, y, n_samples):
+    """Torch targets and loss for the attack: class indices + CE, or standardized y + MSE."""
+    if y is None:
+        raise ValueError("y is required: the attacks increase the loss on the true targets.")
+    y = np.asarray(y)
+    if len(y) != n_samples:
+        raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
+    if hasattr(est, "classes_"):
+        y = y.ravel() if y.ndim > 1 and y.shape[1] == 1 else y
+        unknown = ~np.isin(y, est.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y has labels not seen in fit: {np.unique(y[unknown])[:5].tolist()}; the "
+                f"estimator knows {est.classes_.tolist()}."
+            )
+        codes = np.searchsorted(est.classes_, y).astype(np.int64)
+        return torch.from_numpy(codes), torch.nn.functional.cross_entropy
+    y = np.asarray(y, dtype=np.float64).reshape(n_samples, -1)
+    if y.shape[1] != len(est._y_mean):
+        raise ValueError(f"y has {y.shape[1]} outputs but the estimator was fitted with {len(est._y_mean)}.")
+    z = ((y - est._y_mean) / est._y_scale).astype(np.float32)
+    return torch.from_numpy(z), torch.nn.functional.mse_loss
+
+
+def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, random_state,
+            batch_size=_ATTACK_BATCH):
+    eps = _check_level(eps, "eps")
+    est = _final_estimator(estimator)
+    X3, was_2d = _as_sequences(X)
+    bound = eps * _channel_scale(X3, scale)  # (n_channels,), in units of X
+    step = bound * (step_size / eps if eps > 0 else 0.0)
+    X32, lengths = check_sequences(est, X, reset=False)
+    targets, loss_fn = _targets(est, y, len(X32))
+    rng = check_random_state(random_state)
+
+    module = est.module_
+    device = resolve_device(est.net_.device)
+    param = next(module.parameters())
+    if param.device != torch.device(device):
+        module.to(device)
+    was_training = module.training
+    module.eval()
+    bound_t = torch.as_tensor(bound, dtype=torch.float32, device=device)
+    step_t = torch.as_tensor(step, dtype=torch.float32, device=device)
+    steps = np.arange(X32.shape[1])
+    deltas = []
+    try:
+        for start in range(0, len(X32), batch_size):
+            sl = slice(start, start + batch_size)
+            x = torch.from_numpy(X32[sl]).to(device)
+            lens = torch.from_numpy(lengths[sl]).to(device)
+            target = targets[sl].to(device)
+            mask = torch.from_numpy(steps[None, :] < lengths[sl, None]).to(device)
+            mask = mask.unsqueeze(-1).to(torch.float32)
+            if random_start and eps > 0:
+                u = rng.uniform(-1.0, 1.0, size=x.shape).astype(np.float32)
+                delta = torch.from_numpy(u).to(device) * bound_t * mask
+            else:
+                delta = torch.zeros_like(x)
+            for _ in range(n_steps):
+                delta.requires_grad_(True)
+                loss = loss_fn(module(x + delta, lens), target, reduction="sum")
+                (grad,) = torch.autograd.grad(loss, delta)
+                with torch.no_grad():
+                    delta = delta + step_t * grad.sign()
+                    delta = torch.maximum(torch.minimum(delta, bound_t), -bound_t) * mask
+            deltas.append(delta.detach().to("cpu", torch.float64).numpy())
+    finally:
+        module.train(was_training)
+    delta = np.concatenate(deltas, axis=0)
+    # Keep the perturbation inside the budget exactly in float64 (float32 rounding).
+    delta = np.clip(delta, -bound, bound)
+    return _restore(X3 + delta, was_2d)
+
+
+def fgsm(estimator, X, y, eps, *, scale=None):
+    """Fast gradient sign method: one step ``x + eps * std(X) * sign(grad_x loss)``.
+
+    A white-box attack (Goodfellow et al., 2015) on the deterministic model that
+    the estimator predicts with, under an L-infinity budget.
+
+    Parameters
+    ----------
+    estimator : NoisyRNNClassifier, NoisyRNNRegressor or Pipeline
+        A fitted sknrnn estimator, or a fitted Pipeline ending in one whose
+        other steps are ``"passthrough"`` or None (other steps have no
+        gradient, and a TypeError says which).
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        Sequences, possibly NaN-padded at the end (padding stays NaN).
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets: class labels (the loss is the cross-entropy) or values
+        (the loss is the squared error on targets standardized as in fit).
+    eps : float
+        Budget, relative to the scale of X: every entry moves by at most
+        ``eps`` times the standard deviation of the observed values of X in its
+        channel. Inputs are not clipped to any range.
+    scale : float or array-like of shape (n_channels,), default=None
+        Scale per channel in place of the standard deviation of X.
+
+    Returns
+    -------
+    X_adv : ndarray of float64, same shape as X
+
+    See Also
+    --------
+    pgd : The iterated, stronger attack.
+    sknrnn.robustness_score : Score under an attack. Robust accuracy there is
+        the accuracy over all samples after the attack, not only over those
+        predicted correctly before it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknrnn import NoisyRNNClassifier, fgsm
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(2, size=40)
+    >>> X = rng.normal(size=(40, 8)) + y[:, None]
+    >>> clf = NoisyRNNClassifier(hidden_size=8, max_iter=5, random_state=0).fit(X, y)
+    >>> X_adv = fgsm(clf, X, y, eps=0.1)
+    >>> bool(np.abs(X_adv - X).max() <= 0.1 * X.std() + 1e-9)
+    True
+    """
+    return _attack(estimator, X, y, eps, n_steps=1, step_size=eps, random_start=False,
+                   scale=scale, random_state=None)
+
+
+def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, scale=None,
+        random_state=None):
+    """Projected gradient descent attack under an L-infinity budget.
+
+    ``n_steps`` signed-gradient ascent steps on the loss, each followed by a
+    projection onto the box ``|x_adv - x| <= eps * std(X)`` (Madry et al.,
+    2018), against the deterministic model that the estimator predicts with.
+
+    Parameters
+    ----------
+    estimator : NoisyRNNClassifier, NoisyRNNRegressor or Pipeline
+        A fitted sknrnn estimator, or a fitted Pipeline ending in one whose
+        other steps are ``"passthrough"`` or None.
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        Sequences, possibly NaN-padded at the end (padding stays NaN).
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True class labels or target values.
+    eps : float
+        Budget, relative to the scale of X: every entry moves by at most
+        ``eps`` times the standard deviation of the observed values of X in its
+        channel. Inputs are not clipped to any range.
+    n_steps : int, default=10
+        Number of gradient steps.
+    step_size : float, default=None
+        Size of each step, relative to the scale of X like ``eps``; None uses
+        ``2.5 * eps / n_steps``.
+    random_start : bool, default=True
+        Start from a uniform random point of the box instead of X itself.
+    scale : float or array-like of shape (n_channels,), default=None
+        Scale per channel in place of the standard deviation of X.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random start.
+
+    Returns
+    -------
+    X_adv : ndarray of float64, same shape as X
+
+    See Also
+    --------
+    fgsm : The one-step attack.
+    sknrnn.robustness_score : Score under an attack, over all samples (not
+        only those predicted correctly before the attack).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknrnn import NoisyRNNClassifier, pgd
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(2, size=40)
+    >>> X = rng.normal(size=(40, 8)) + y[:, None]
+    >>> clf = NoisyRNNClassifier(hidden_size=8, max_iter=5, random_state=0).fit(X, y)
+    >>> X_adv = pgd(clf, X, y, eps=0.2, n_steps=3, random_state=0)
+    >>> bool(clf.score(X_adv, y) <= clf.score(X, y))
+    True
+    """
+    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
+        raise ValueError(f"n_steps must be an integer >= 1; got {n_steps!r}.")
+    if step_size is None:
+        step_size = 2.5 * eps / n_steps if isinstance(eps, Real) else eps
+    else:
+        step_size = _check_level(step_size, "step_size")
+    return _attack(estimator, X, y, eps, n_steps=int(n_steps), step_size=step_size,
+                   random_start=bool(random_start), scale=scale, random_state=random_state)

@@ -1,0 +1,466 @@
+"""Scores under perturbation: one number, a curve over levels, a scorer and a plot.
+
+Every function here re-scores a fitted estimator on perturbed copies of a test
+set (models are never refitted). The random perturbations work for any fitted
+scikit-learn estimator or Pipeline; the gradient attacks (``"fgsm"``,
+``"pgd"``) need a sknrnn estimator. Robust accuracy is the accuracy over all
+samples after the perturbation, not only over those predicted correctly
+before it (unlike ART's ``adversarial_accuracy``), so at level 0 it equals the
+clean score.
+"""
+
+import inspect
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.utils import Bunch, check_random_state
+
+from . import perturbations as _pt
+
+__all__ = [
+    "robustness_score",
+    "robustness_curve",
+    "make_robustness_scorer",
+    "RobustnessCurveDisplay",
+]
+
+_RANDOM = {
+    "white_noise": _pt.white_noise,
+    "multiplicative_noise": _pt.multiplicative_noise,
+    "salt_and_pepper": _pt.salt_and_pepper,
+}
+_ATTACKS = {"fgsm", "pgd"}
+PERTURBATIONS = tuple(_RANDOM) + ("fgsm", "pgd")
+
+# Default levels of robustness_curve, per perturbation.
+_DEFAULT_LEVELS = {
+    "white_noise": np.linspace(0.0, 1.0, 6),
+    "multiplicative_noise": np.linspace(0.0, 1.0, 6),
+    "salt_and_pepper": np.linspace(0.0, 0.3, 7),
+    "fgsm": np.linspace(0.0, 0.5, 6),
+    "pgd": np.linspace(0.0, 0.5, 6),
+}
+
+
+def _perturber(perturbation):
+    """``f(estimator, X, y, level, seed) -> X_perturbed`` and whether it is deterministic."""
+    if callable(perturbation):
+        try:
+            keyword = "random_state" in inspect.signature(perturbation).parameters
+        except (TypeError, ValueError):
+            keyword = False
+        if keyword:
+            return (lambda est, X, y, level, seed: perturbation(X, level, random_state=seed)), False
+        return (lambda est, X, y, level, seed: perturbation(X, level, seed)), False
+    if perturbation in _RANDOM:
+        func = _RANDOM[perturbation]
+        return (lambda est, X, y, level, seed: func(X, level, random_state=seed)), False
+    if perturbation == "fgsm":
+        return (lambda est, X, y, level, seed: _pt.fgsm(est, X, y, level)), True
+    if perturbation == "pgd":
+        return (lambda est, X, y, level, seed: _pt.pgd(est, X, y, level, random_state=seed)), False
+    raise ValueError(
+        f"perturbation must be one of {list(PERTURBATIONS)} or a callable "
+        f"f(X, level, random_state); got {perturbation!r}."
+    )
+
+
+def _check_n_repeats(n_repeats):
+    if isinstance(n_repeats, bool) or not isinstance(n_repeats, Integral) or n_repeats < 1:
+        raise ValueError(f"n_repeats must be an integer >= 1; got {n_repeats!r}.")
+    return int(n_repeats)
+
+
+def _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state):
+    """Scores of shape ``(n_levels, n_repeats)``; the same seeds at every level."""
+    n_repeats = _check_n_repeats(n_repeats)
+    perturb, deterministic = _perturber(perturbation)
+    scorer = check_scoring(estimator, scoring=scoring)
+    rng = check_random_state(random_state)
+    seeds = rng.randint(np.iinfo(np.int32).max, size=n_repeats)
+    out = np.empty((len(levels), n_repeats))
+    for i, level in enumerate(levels):
+        for r, seed in enumerate(seeds):
+            if deterministic and r > 0:
+                out[i, r] = out[i, 0]  # the same perturbed X: no need to recompute
+                continue
+            X_pert = perturb(estimator, X, y, level, int(seed))
+            out[i, r] = scorer(estimator, X_pert, y)
+    return out
+
+
+def _check_levels(levels, perturbation):
+    if levels is None:
+        if not isinstance(perturbation, str):
+            raise ValueError("levels is required when perturbation is a callable.")
+        levels = _DEFAULT_LEVELS.get(perturbation)
+        if levels is None:
+            _perturber(perturbation)  # raises the error naming the valid perturbations
+    levels = np.asarray(levels, dtype=np.float64)
+    if levels.ndim != 1 or len(levels) == 0:
+        raise ValueError(f"levels must be a non-empty 1D sequence of floats; got shape {levels.shape}.")
+    return levels
+
+
+def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, n_repeats=5,
+                     scoring=None, random_state=None):
+    """Mean score of a fitted estimator on perturbed copies of X.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A fitted estimator or Pipeline. Any scikit-learn estimator works with
+        the random perturbations; ``"fgsm"`` and ``"pgd"`` need a sknrnn
+        estimator (or a Pipeline ending in one with ``"passthrough"`` steps).
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        Test sequences.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets.
+    perturbation : {"white_noise", "multiplicative_noise", "salt_and_pepper", \
+"fgsm", "pgd"} or callable, default="white_noise"
+        The perturbation (see :mod:`sknrnn.perturbations`), or a callable
+        ``f(X, level, random_state) -> X_perturbed``.
+    level : float, default=0.1
+        Level of the perturbation, relative to the scale of X (see the
+        perturbation functions): a noise level, the fraction of entries for
+        salt-and-pepper, the L-infinity budget for the attacks.
+    n_repeats : int, default=5
+        Number of perturbed copies of X. FGSM is deterministic and is computed
+        once whatever ``n_repeats``.
+    scoring : str, callable or None, default=None
+        Scorer as in :func:`sklearn.metrics.check_scoring`; None uses the
+        estimator's ``score`` (accuracy for classifiers, R^2 for regressors).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the perturbations (and the random start of PGD).
+
+    Returns
+    -------
+    score : float
+        The mean score over the repeats, computed over all samples (robust
+        accuracy counts every sample, not only those correct before the
+        perturbation).
+
+    See Also
+    --------
+    robustness_curve : Scores over a range of levels.
+    make_robustness_scorer : The same score as a scorer for model selection.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sknrnn import robustness_score
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(2, size=100)
+    >>> X = rng.normal(size=(100, 10)) + y[:, None]
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> clean = clf.score(X, y)
+    >>> noisy = robustness_score(clf, X, y, level=1.0, random_state=0)
+    >>> bool(noisy < clean)
+    True
+    >>> bool(np.isclose(robustness_score(clf, X, y, level=0.0), clean))  # level 0: clean score
+    True
+    """
+    levels = np.array([level], dtype=np.float64)
+    return float(
+        _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state).mean()
+    )
+
+
+def robustness_curve(estimator, X, y, *, perturbation="white_noise", levels=None, n_repeats=5,
+                     scoring=None, random_state=None):
+    """Scores of a fitted estimator over a range of perturbation levels.
+
+    The same seeds are used at every level (common random numbers), so that
+    for white noise the curve follows one set of noise draws scaled up.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A fitted estimator or Pipeline (a sknrnn one for ``"fgsm"``/``"pgd"``).
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        Test sequences.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets.
+    perturbation : str or callable, default="white_noise"
+        As in :func:`robustness_score`.
+    levels : array-like of shape (n_levels,), default=None
+        Levels, relative to the scale of X. None uses a default grid per
+        perturbation (0 to 1 for the noises, 0 to 0.3 for salt-and-pepper, 0
+        to 0.5 for the attacks).
+    n_repeats : int, default=5
+        Number of perturbed copies of X per level.
+    scoring : str, callable or None, default=None
+        As in :func:`robustness_score`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the perturbations.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        ``levels`` (n_levels,), ``mean`` and ``std`` (n_levels,) of the
+        scores, and ``scores`` (n_levels, n_repeats), all over all samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sknrnn import robustness_curve
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(2, size=100)
+    >>> X = rng.normal(size=(100, 10)) + y[:, None]
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> curve = robustness_curve(clf, X, y, levels=[0, 0.5, 1.0], n_repeats=3, random_state=0)
+    >>> curve.scores.shape, curve.mean.shape
+    ((3, 3), (3,))
+    """
+    levels = _check_levels(levels, perturbation)
+    scores = _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state)
+    return Bunch(levels=levels, mean=scores.mean(axis=1), std=scores.std(axis=1), scores=scores)
+
+
+class _RobustnessScorer:
+    """Callable ``(estimator, X, y) -> float`` scoring under a perturbation."""
+
+    def __init__(self, perturbation, level, n_repeats, scoring, random_state):
+        self.perturbation = perturbation
+        self.level = level
+        self.n_repeats = n_repeats
+        self.scoring = scoring
+        self.random_state = random_state
+
+    def __call__(self, estimator, X, y, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError("The robustness scorer does not support sample_weight.")
+        return robustness_score(
+            estimator, X, y, perturbation=self.perturbation, level=self.level,
+            n_repeats=self.n_repeats, scoring=self.scoring, random_state=self.random_state,
+        )
+
+    def __repr__(self):
+        name = getattr(self.perturbation, "__name__", self.perturbation)
+        return (
+            f"make_robustness_scorer(perturbation={name!r}, level={self.level!r}, "
+            f"n_repeats={self.n_repeats!r}, scoring={self.scoring!r}, "
+            f"random_state={self.random_state!r})"
+        )
+
+
+def make_robustness_scorer(perturbation="white_noise", level=0.1, *, n_repeats=1, scoring=None,
+                           random_state=0):
+    """Make a scorer of the score under a perturbation, for model selection.
+
+    Use it as ``scoring`` of :class:`~sklearn.model_selection.GridSearchCV` or
+    :func:`~sklearn.model_selection.cross_val_score` to choose, e.g., the noise
+    level of an NRNN by its robust accuracy on the validation folds.
+
+    Parameters
+    ----------
+    perturbation : str or callable, default="white_noise"
+        As in :func:`robustness_score`.
+    level : float, default=0.1
+        Level of the perturbation, relative to the scale of X.
+    n_repeats : int, default=1
+        Number of perturbed copies of each validation set.
+    scoring : str, callable or None, default=None
+        The score to compute on the perturbed data; None uses the estimator's
+        ``score``.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the perturbations. The default fixed seed gives every candidate
+        the same noise (common random numbers), which makes comparisons fairer.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, greater is better (as long as
+        ``scoring`` is).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sknrnn import make_robustness_scorer
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(2, size=100)
+    >>> X = rng.normal(size=(100, 10)) + y[:, None]
+    >>> scorer = make_robustness_scorer("white_noise", level=0.5)
+    >>> search = GridSearchCV(LogisticRegression(), {"C": [0.01, 1.0]}, scoring=scorer, cv=3)
+    >>> search.fit(X, y).best_params_ in ({"C": 0.01}, {"C": 1.0})
+    True
+    """
+    _perturber(perturbation)
+    n_repeats = _check_n_repeats(n_repeats)
+    return _RobustnessScorer(perturbation, level, n_repeats, scoring, random_state)
+
+
+def _check_matplotlib(caller):
+    try:
+        import matplotlib.pyplot as plt  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"{caller} requires matplotlib. Install it with `pip install matplotlib` "
+            "(or `pip install sknrnn[plot]`)."
+        ) from exc
+    return plt
+
+
+class RobustnessCurveDisplay:
+    """Robustness curve: score against perturbation level, with a +/- std band.
+
+    Create it with :meth:`from_estimator` (which computes the curve) or from
+    the output of :func:`robustness_curve`; several estimators go on one
+    axes by passing the same ``ax``. Requires matplotlib.
+
+    Parameters
+    ----------
+    levels : ndarray of shape (n_levels,)
+        Perturbation levels, relative to the scale of X.
+    mean : ndarray of shape (n_levels,)
+        Mean score at each level.
+    std : ndarray of shape (n_levels,), default=None
+        Standard deviation of the score over the repeats; no band when None.
+    estimator_name : str, default=None
+        Label of the curve in the legend.
+    perturbation_name : str, default=None
+        Name of the perturbation, for the x label.
+    score_name : str, default=None
+        Name of the score, for the y label.
+
+    Attributes
+    ----------
+    line_ : matplotlib Line2D
+        The curve.
+    band_ : matplotlib PolyCollection or None
+        The +/- std band.
+    ax_ : matplotlib Axes
+        Axes with the curve.
+    figure_ : matplotlib Figure
+        Figure containing the curve.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sknrnn import RobustnessCurveDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(2, size=60)
+    >>> X = rng.normal(size=(60, 10)) + y[:, None]
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> disp = RobustnessCurveDisplay.from_estimator(
+    ...     clf, X, y, levels=[0, 0.5, 1], n_repeats=2, random_state=0)
+    >>> len(disp.line_.get_xdata())
+    3
+    """
+
+    def __init__(self, *, levels, mean, std=None, estimator_name=None, perturbation_name=None,
+                 score_name=None):
+        self.levels = levels
+        self.mean = mean
+        self.std = std
+        self.estimator_name = estimator_name
+        self.perturbation_name = perturbation_name
+        self.score_name = score_name
+
+    def plot(self, ax=None, *, name=None, band_alpha=0.2, **kwargs):
+        """Plot the curve.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to plot on; a new figure when None.
+        name : str, default=None
+            Label of the curve; ``estimator_name`` when None.
+        band_alpha : float, default=0.2
+            Opacity of the +/- std band.
+        **kwargs : dict
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : RobustnessCurveDisplay
+            This object, with ``line_``, ``band_``, ``ax_`` and ``figure_``.
+        """
+        plt = _check_matplotlib("RobustnessCurveDisplay.plot")
+        if ax is None:
+            _, ax = plt.subplots()
+        name = self.estimator_name if name is None else name
+        levels = np.asarray(self.levels, dtype=np.float64)
+        mean = np.asarray(self.mean, dtype=np.float64)
+        line_kwargs = {"marker": "o"}
+        if name is not None:
+            line_kwargs["label"] = name
+        line_kwargs.update(kwargs)
+        (self.line_,) = ax.plot(levels, mean, **line_kwargs)
+        self.band_ = None
+        if self.std is not None:
+            std = np.asarray(self.std, dtype=np.float64)
+            self.band_ = ax.fill_between(
+                levels, mean - std, mean + std, color=self.line_.get_color(), alpha=band_alpha,
+                linewidth=0,
+            )
+        perturbation = self.perturbation_name or "perturbation"
+        ax.set_xlabel(f"{perturbation} level (relative to the scale of X)")
+        ax.set_ylabel(self.score_name or "score")
+        if name is not None:
+            ax.legend(loc="best")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, perturbation="white_noise", levels=None,
+                       n_repeats=5, scoring=None, random_state=None, ax=None, name=None,
+                       **kwargs):
+        """Compute the robustness curve of a fitted estimator and plot it.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            A fitted estimator or Pipeline (a sknrnn one for ``"fgsm"``/``"pgd"``).
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Test sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        perturbation : str or callable, default="white_noise"
+            As in :func:`robustness_score`.
+        levels : array-like of shape (n_levels,), default=None
+            As in :func:`robustness_curve`.
+        n_repeats : int, default=5
+            Number of perturbed copies of X per level.
+        scoring : str, callable or None, default=None
+            As in :func:`robustness_score`.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the perturbations.
+        ax : matplotlib Axes, default=None
+            Axes to plot on (pass the same one for several estimators).
+        name : str, default=None
+            Label of the curve; the class name of the estimator when None.
+        **kwargs : dict
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : RobustnessCurveDisplay
+        """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        curve = robustness_curve(
+            estimator, X, y, perturbation=perturbation, levels=levels, n_repeats=n_repeats,
+            scoring=scoring, random_state=random_state,
+        )
+        if name is None:
+            name = type(estimator).__name__
+        if scoring is None:
+            score_name = "accuracy" if is_classifier(estimator) else "score"
+        else:
+            score_name = scoring if isinstance(scoring, str) else "score"
+        display = cls(
+            levels=curve.levels, mean=curve.mean, std=curve.std, estimator_name=name,
+            perturbation_name=getattr(perturbation, "__name__", perturbation),
+            score_name=score_name,
+        )
+        return display.plot(ax=ax, name=name, **kwargs)
