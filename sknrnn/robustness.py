@@ -91,6 +91,12 @@ def _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_st
     return out
 
 
+def _mean(scores):
+    """Mean over the last axis; exact when all repeats agree (no rounding of equal scores)."""
+    equal = (scores == scores[..., :1]).all(axis=-1)
+    return np.where(equal, scores[..., 0], scores.mean(axis=-1))
+
+
 def _check_levels(levels, perturbation):
     if levels is None:
         if not isinstance(perturbation, str):
@@ -160,13 +166,12 @@ def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, 
     >>> noisy = robustness_score(clf, X, y, level=1.0, random_state=0)
     >>> bool(noisy < clean)
     True
-    >>> bool(np.isclose(robustness_score(clf, X, y, level=0.0), clean))  # level 0: clean score
+    >>> robustness_score(clf, X, y, level=0.0) == clean  # level 0: the clean score
     True
     """
     levels = np.array([level], dtype=np.float64)
-    return float(
-        _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state).mean()
-    )
+    scores = _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state)
+    return float(_mean(scores)[0])
 
 
 def robustness_curve(estimator, X, y, *, perturbation="white_noise", levels=None, n_repeats=5,
@@ -218,7 +223,7 @@ def robustness_curve(estimator, X, y, *, perturbation="white_noise", levels=None
     """
     levels = _check_levels(levels, perturbation)
     scores = _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state)
-    return Bunch(levels=levels, mean=scores.mean(axis=1), std=scores.std(axis=1), scores=scores)
+    return Bunch(levels=levels, mean=_mean(scores), std=scores.std(axis=1), scores=scores)
 
 
 class _RobustnessScorer:

@@ -1,0 +1,215 @@
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sknrnn import (
+    NoisyRNNClassifier,
+    RobustnessCurveDisplay,
+    make_robustness_scorer,
+    robustness_curve,
+    robustness_score,
+    white_noise,
+)
+
+torch.set_num_threads(1)
+
+
+def _task(n=100, T=12, seed=0):
+    rng = np.random.RandomState(seed)
+    y = rng.randint(2, size=n)
+    X = rng.normal(size=(n, T)) + 0.9 * (2 * y[:, None] - 1)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _task()
+
+
+@pytest.fixture(scope="module")
+def nrnn(data):
+    X, y = data
+    return NoisyRNNClassifier(hidden_size=16, max_iter=15, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def logreg(data):
+    X, y = data
+    return LogisticRegression().fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: LogisticRegression(), lambda: RandomForestClassifier(n_estimators=20, random_state=0)]
+)
+@pytest.mark.parametrize("perturbation", ["white_noise", "multiplicative_noise", "salt_and_pepper"])
+def test_score_any_sklearn_estimator(data, make, perturbation):
+    X, y = data
+    est = make().fit(X, y)
+    clean = est.score(X, y)
+    assert robustness_score(est, X, y, perturbation=perturbation, level=0.0) == pytest.approx(clean)
+    noisy = robustness_score(est, X, y, perturbation=perturbation, level=0.8, n_repeats=3,
+                             random_state=0)
+    assert 0.0 <= noisy < clean
+
+
+def test_score_is_mean_of_manual_repeats(logreg, data):
+    X, y = data
+    score = robustness_score(logreg, X, y, level=0.7, n_repeats=4, random_state=0)
+    seeds = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=4)
+    manual = [logreg.score(white_noise(X, 0.7, random_state=int(s)), y) for s in seeds]
+    assert score == pytest.approx(np.mean(manual))
+    assert score == robustness_score(logreg, X, y, level=0.7, n_repeats=4, random_state=0)
+
+
+def test_score_pipeline_and_scoring(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    assert robustness_score(pipe, X, y, level=0.0, scoring="accuracy") == pytest.approx(pipe.score(X, y))
+    loss = robustness_score(pipe, X, y, level=0.5, scoring="neg_log_loss", random_state=0)
+    assert loss < 0
+
+
+def test_score_regressor(data):
+    X, y = data
+    target = X.sum(axis=1)
+    reg = Ridge().fit(X, target)
+    assert robustness_score(reg, X, target, level=0.0) == pytest.approx(reg.score(X, target))
+    assert robustness_score(reg, X, target, level=1.0, random_state=0) < reg.score(X, target)
+
+
+def test_score_callable_perturbation(logreg, data):
+    X, y = data
+
+    def flip(X, level, random_state):
+        return X * (1 - 2 * level)
+
+    assert robustness_score(logreg, X, y, perturbation=flip, level=1.0) < 0.2
+    # a keyword-only random_state works too (our own functions)
+    assert robustness_score(logreg, X, y, perturbation=white_noise, level=0.0) == pytest.approx(
+        logreg.score(X, y)
+    )
+
+
+def test_score_attacks_on_nrnn(nrnn, data):
+    X, y = data
+    clean = nrnn.score(X, y)
+    assert robustness_score(nrnn, X, y, perturbation="pgd", level=0.0) == pytest.approx(clean)
+    fg = robustness_score(nrnn, X, y, perturbation="fgsm", level=0.5, n_repeats=3)
+    pg = robustness_score(nrnn, X, y, perturbation="pgd", level=0.5, n_repeats=1, random_state=0)
+    assert pg <= fg < clean
+    # pgd with a random start is seeded by random_state
+    assert pg == robustness_score(nrnn, X, y, perturbation="pgd", level=0.5, n_repeats=1,
+                                  random_state=0)
+
+
+def test_attacks_need_sknrnn(logreg, data):
+    X, y = data
+    with pytest.raises(TypeError, match="NoisyRNNClassifier"):
+        robustness_score(logreg, X, y, perturbation="fgsm")
+
+
+def test_bad_arguments(logreg, data):
+    X, y = data
+    with pytest.raises(ValueError, match="perturbation must be one of"):
+        robustness_score(logreg, X, y, perturbation="gaussian")
+    with pytest.raises(ValueError, match="n_repeats"):
+        robustness_score(logreg, X, y, n_repeats=0)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        robustness_score(logreg, X, y, level=-1)
+    with pytest.raises(ValueError, match="levels"):
+        robustness_curve(logreg, X, y, levels=[[0.1]])
+    with pytest.raises(ValueError, match="perturbation must be one of"):
+        make_robustness_scorer("nope")
+
+
+def test_curve_bunch(logreg, data):
+    X, y = data
+    levels = [0.0, 0.5, 1.0, 2.0]
+    curve = robustness_curve(logreg, X, y, levels=levels, n_repeats=3, random_state=0)
+    assert set(curve) == {"levels", "mean", "std", "scores"}
+    assert curve.scores.shape == (4, 3)
+    assert curve.mean.shape == curve.std.shape == curve.levels.shape == (4,)
+    np.testing.assert_allclose(curve.mean, curve.scores.mean(axis=1))
+    np.testing.assert_allclose(curve.std, curve.scores.std(axis=1))
+    assert curve.std[0] == 0 and curve.mean[0] == pytest.approx(logreg.score(X, y))
+    assert curve.mean[-1] < curve.mean[0]
+    default = robustness_curve(logreg, X, y, perturbation="salt_and_pepper", n_repeats=1)
+    assert default.levels[0] == 0 and len(default.levels) > 2
+
+
+def test_curve_fgsm_repeats_identical(nrnn, data):
+    X, y = data
+    curve = robustness_curve(nrnn, X, y, perturbation="fgsm", levels=[0.0, 0.4], n_repeats=3)
+    assert curve.scores.shape == (2, 3)
+    np.testing.assert_array_equal(curve.std, 0.0)
+
+
+def test_scorer_in_grid_search(data):
+    X, y = data
+    scorer = make_robustness_scorer("white_noise", level=1.0, n_repeats=2)
+    assert "white_noise" in repr(scorer)
+    est = LogisticRegression().fit(X, y)
+    assert scorer(est, X, y) == robustness_score(est, X, y, level=1.0, n_repeats=2, random_state=0)
+    search = GridSearchCV(LogisticRegression(), {"C": [1e-4, 1.0]}, scoring=scorer, cv=3).fit(X, y)
+    assert search.cv_results_["mean_test_score"].shape == (2,)
+    assert np.all(search.cv_results_["mean_test_score"] <= 1.0)
+
+
+def test_scorer_selects_nrnn_noise(data):
+    X, y = data
+    grid = {"noise_type": ["none", "additive"]}
+    search = GridSearchCV(
+        NoisyRNNClassifier(hidden_size=8, max_iter=3, random_state=0),
+        grid,
+        scoring={"clean": "accuracy", "robust": make_robustness_scorer("pgd", level=0.2)},
+        refit="robust",
+        cv=2,
+    ).fit(X, y)
+    assert search.best_params_["noise_type"] in grid["noise_type"]
+    assert np.all(
+        search.cv_results_["mean_test_robust"] <= search.cv_results_["mean_test_clean"] + 1e-12
+    )
+
+
+def test_display_two_estimators_one_axes(nrnn, logreg, data):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y = data
+    levels = [0.0, 0.5, 1.0]
+    disp1 = RobustnessCurveDisplay.from_estimator(
+        logreg, X, y, levels=levels, n_repeats=2, random_state=0
+    )
+    disp2 = RobustnessCurveDisplay.from_estimator(
+        nrnn, X, y, levels=levels, n_repeats=2, random_state=0, ax=disp1.ax_, name="NRNN"
+    )
+    assert disp2.ax_ is disp1.ax_ and disp2.figure_ is disp1.figure_
+    assert len(disp1.ax_.get_lines()) == 2
+    np.testing.assert_allclose(disp1.line_.get_xdata(), levels)
+    labels = [t.get_text() for t in disp1.ax_.get_legend().get_texts()]
+    assert labels == ["LogisticRegression", "NRNN"]
+    assert disp1.band_ is not None
+    assert disp1.ax_.get_ylabel() == "accuracy"
+    assert "white_noise" in disp1.ax_.get_xlabel()
+    # re-plot from the stored values, on a fresh axes
+    disp3 = RobustnessCurveDisplay(levels=[0, 1], mean=[1.0, 0.5], std=None).plot(name="manual")
+    assert disp3.band_ is None and disp3.ax_ is not disp1.ax_
+    plt.close("all")
+
+
+def test_display_without_matplotlib(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    disp = RobustnessCurveDisplay(levels=[0, 1], mean=[1.0, 0.5])
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        disp.plot()
+    with pytest.raises(ImportError, match=r"sknrnn\[plot\]"):
+        RobustnessCurveDisplay.from_estimator(None, None, None)
