@@ -290,7 +290,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        # NaN is allowed only as end padding, not anywhere: keep allow_nan False.
         tags.input_tags.three_d_array = True
         return tags
 

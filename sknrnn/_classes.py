@@ -198,14 +198,17 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
 
     def _prepare_targets(self, y):
         if y is None:
-            raise ValueError("y is required: pass the class label of each sequence.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "pass the class label of each sequence."
+            )
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False), warn=True)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y contains a single class ({self.classes_[0]!r}); a classifier needs at least "
+                f"y contains only one class ({self.classes_[0]!r}); a classifier needs at least "
                 "two classes in the training data."
             )
         return encoder.transform(y).astype(np.int64), len(self.classes_)
@@ -241,7 +244,8 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self._forward(X), axis=1)]
+        indices = np.argmax(self._forward(X), axis=1)
+        return self.classes_[indices]
 
 
 class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
@@ -330,7 +334,10 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
 
     def _prepare_targets(self, y):
         if y is None:
-            raise ValueError("y is required: pass the target value(s) of each sequence.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "pass the target value(s) of each sequence."
+            )
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim not in (1, 2):
             raise ValueError(f"y must be 1D or 2D; got an array of shape {y.shape}.")

@@ -1,0 +1,157 @@
+"""The NRNN module against the equations, written out step by step in NumPy."""
+
+import numpy as np
+import pytest
+import torch
+
+from sknrnn._sde import NoisyRNN, lipschitz_matrix
+
+
+def _module(noise_type="none", solver="euler", add=0.0, mult=0.0, seed=0, **kw):
+    torch.manual_seed(seed)
+    m = NoisyRNN(
+        2, 3, 2, noise_type=noise_type, noise_additive=add, noise_multiplicative=mult,
+        solver=solver, init_std=0.3, **kw,
+    ).double()
+    with torch.no_grad():
+        m.raw_dt.copy_(torch.tensor([-1.0, 0.0, 0.5], dtype=torch.float64))
+        m.x_mean.copy_(torch.tensor([0.5, -1.0]))
+        m.x_scale.copy_(torch.tensor([2.0, 0.5]))
+    return m
+
+
+def _reference(m, x, xi=None, length=None):
+    """The recursion of nrnn.md section 2 for one sequence, one scalar at a time."""
+    p = {k: v.detach().numpy() for k, v in m.named_parameters()}
+    p.update({k: v.detach().numpy() for k, v in m.named_buffers()})
+    MA, MW = p["M_A"], p["M_W"]
+    n = MA.shape[0]
+    A = m.beta * (MA - MA.T) + (1 - m.beta) * (MA + MA.T) - m.gamma_a * np.eye(n)
+    W = m.beta * (MW - MW.T) + (1 - m.beta) * (MW + MW.T) - m.gamma_w * np.eye(n)
+    dt = np.log1p(np.exp(p["raw_dt"]))
+    U, b = p["encoder.weight"], p["encoder.bias"]
+    s1, s2 = m.noise_additive, m.noise_multiplicative
+    h = np.zeros(n)
+    length = len(x) if length is None else length
+    for k in range(length):
+        u = U @ ((x[k] - p["x_mean"]) / p["x_scale"]) + b
+
+        def f(v):
+            return m.linear_weight * A @ v + np.tanh(W @ v + u)
+
+        drift = f(h) if m.solver == "euler" else f(h + dt / 2 * f(h))
+        h_next = h + dt * drift
+        if xi is not None:
+            h_next = h_next + np.sqrt(dt) * (s1 + s2 * h) * xi[k]
+        h = h_next
+    return p["decoder.weight"] @ h + p["decoder.bias"]
+
+
+@pytest.mark.parametrize("solver", ["euler", "midpoint"])
+def test_deterministic_recursion_matches_reference(solver):
+    m = _module(solver=solver).eval()
+    x = torch.randn(4, 7, 2, dtype=torch.float64)
+    out = m(x).detach().numpy()
+    expected = np.stack([_reference(m, xi) for xi in x.numpy()])
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("noise_type", ["additive", "multiplicative", "mixed"])
+@pytest.mark.parametrize("solver", ["euler", "midpoint"])
+def test_noisy_step_matches_reference(noise_type, solver):
+    m = _module(noise_type, solver, add=0.3, mult=0.2)
+    x = torch.randn(3, 5, 2, dtype=torch.float64)
+    xi = torch.randn(3, 5, 3, dtype=torch.float64)
+    u = m.encode(x)
+    h = torch.zeros(3, 3, dtype=torch.float64)
+    for k in range(5):
+        h = m.sde_step(h, u[:, k], m.step_size(), xi=xi[:, k])
+    out = m.decoder(h).detach().numpy()
+    expected = np.stack([_reference(m, x[i].numpy(), xi[i].numpy()) for i in range(3)])
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "noise_type, add, mult",
+    [("additive", 0.5, 0.0), ("multiplicative", 0.0, 0.4), ("mixed", 0.3, 0.4)],
+)
+def test_one_step_noise_statistics_match_the_diffusion(noise_type, add, mult):
+    """Mean h + dt f(h, x) and variance dt * sigma(h)^2 of one Euler-Maruyama step."""
+    m = _module(noise_type, add=add, mult=mult)
+    n_draws = 200_000
+    h0 = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64).expand(n_draws, 3)
+    u = torch.tensor([[0.1, 0.2, -0.3]], dtype=torch.float64).expand(n_draws, 3)
+    dt = m.step_size().detach()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        steps = m.sde_step(h0, u, dt, xi=torch.randn(n_draws, 3, dtype=torch.float64))
+        mean = h0[0] + dt * m.drift(h0[:1], u[:1])[0]
+    sigma = add + mult * h0[0]
+    var = dt * sigma**2
+    sem = torch.sqrt(var / n_draws)
+    assert torch.all((steps.mean(0) - mean).abs() <= 5 * sem + 1e-12)
+    np.testing.assert_allclose(steps.var(0).numpy(), var.numpy(), rtol=0.02)
+
+
+def test_noise_only_in_training_mode():
+    m = _module("mixed", add=0.2, mult=0.2)
+    x = torch.randn(4, 6, 2, dtype=torch.float64)
+    m.train()
+    assert not torch.allclose(m(x), m(x))
+    m.eval()
+    assert torch.equal(m(x), m(x))
+    # noise level 0 is the deterministic Lipschitz RNN, also in training mode
+    m0 = _module("additive", add=0.0).train()
+    assert torch.equal(m0(x), m0.eval()(x))
+
+
+def test_padded_steps_do_not_move_the_state():
+    m = _module("additive", add=0.5).eval()
+    x = torch.randn(3, 8, 2, dtype=torch.float64)
+    lengths = torch.tensor([8, 5, 2])
+    out = m(x, lengths)
+    for i, n in enumerate(lengths.tolist()):
+        torch.testing.assert_close(out[i], m(x[i : i + 1, :n])[0], rtol=0, atol=0)
+    # padding is inert in training mode too: the state is frozen whatever the noise
+    m.train()
+    torch.manual_seed(0)
+    h = m.final_state(x, lengths)
+    x_changed = x.clone()
+    x_changed[1, 5:] = 1e3
+    torch.manual_seed(0)
+    torch.testing.assert_close(m.final_state(x_changed, lengths), h, rtol=0, atol=0)
+
+
+def test_lipschitz_parametrization():
+    M = torch.randn(5, 5, dtype=torch.float64)
+    skew = lipschitz_matrix(M, beta=1.0, gamma=0.1)
+    torch.testing.assert_close(skew + skew.T, -0.2 * torch.eye(5, dtype=torch.float64))
+    sym = lipschitz_matrix(M, beta=0.0, gamma=0.0)
+    torch.testing.assert_close(sym, sym.T)
+
+
+def test_step_is_positive_and_learned_or_fixed():
+    m = NoisyRNN(1, 4, 1, dt=0.05)
+    torch.testing.assert_close(m.step_size(), torch.full((4,), 0.05))
+    assert "raw_dt" in dict(m.named_parameters())
+    with torch.no_grad():
+        m.raw_dt.fill_(-50.0)
+    assert torch.all(m.step_size() > 0)
+    fixed = NoisyRNN(1, 4, 1, dt=0.05, learn_dt=False)
+    assert "raw_dt" not in dict(fixed.named_parameters())
+    assert "raw_dt" in dict(fixed.named_buffers())
+
+
+def test_gradients_flow_to_every_parameter():
+    m = _module("mixed", add=0.1, mult=0.1).train()
+    m(torch.randn(4, 5, 2, dtype=torch.float64)).sum().backward()
+    for name, p in m.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+def test_unknown_options_raise():
+    with pytest.raises(ValueError, match="noise_type"):
+        NoisyRNN(1, 2, 1, noise_type="brownian")
+    with pytest.raises(ValueError, match="solver"):
+        NoisyRNN(1, 2, 1, solver="rk4")
