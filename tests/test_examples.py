@@ -1,0 +1,22 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_plot_robustness_example(tmp_path):
+    pytest.importorskip("matplotlib")
+    output = tmp_path / "robustness.png"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "plot_robustness.py"), "--fast", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert output.exists() and output.stat().st_size > 1000
+    assert "| NRNN (mixed noise) |" in result.stdout
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
