@@ -1,0 +1,265 @@
+"""NoisyRNNClassifier and NoisyRNNRegressor as scikit-learn users meet them."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, pad_sequences
+
+FAST = dict(hidden_size=16, max_iter=15, random_state=0)
+
+
+def _toy_classification(n=80, T=12, C=1, n_classes=2, seed=0):
+    rng = np.random.RandomState(seed)
+    y = rng.randint(n_classes, size=n)
+    X = rng.normal(size=(n, T, C)) + 1.5 * y[:, None, None]
+    return (X[..., 0] if C == 1 else X), y
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _toy_classification()
+    return NoisyRNNClassifier(**FAST).fit(X, y), X, y
+
+
+def test_digits_accuracy_with_default_settings():
+    """The issue's bar: defaults + max_iter=30 reach >= 0.90 on digits as 64-step sequences."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    clf = NoisyRNNClassifier(max_iter=30, random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.90
+
+
+def test_classifier_string_labels_multiclass_and_proba():
+    X, y = _toy_classification(n=90, n_classes=3)
+    labels = np.array(["low", "mid", "high"])[y]
+    clf = NoisyRNNClassifier(**FAST).fit(X, labels)
+    assert list(clf.classes_) == ["high", "low", "mid"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (90, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    pred = clf.predict(X)
+    assert set(pred) <= set(labels)
+    np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(axis=1)])
+    assert clf.score(X, labels) > 0.8
+
+
+def test_multichannel_input_and_dataframe(fitted):
+    X3, y = _toy_classification(C=3)
+    clf = NoisyRNNClassifier(**FAST).fit(X3, y)
+    assert clf.n_channels_in_ == 3 and clf.n_features_in_ == 12
+    assert clf.score(X3, y) > 0.8
+
+    _, X, y = fitted
+    df = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    clf_df = NoisyRNNClassifier(**FAST).fit(df, y)
+    np.testing.assert_array_equal(clf_df.feature_names_in_, df.columns)
+    np.testing.assert_array_equal(clf_df.predict_proba(df), fitted[0].predict_proba(X))
+
+
+def test_regressor_1d_and_2d_targets_are_standardized_inside():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 10))
+    y = 1e4 * X.mean(axis=1) + 5e5  # far from unit scale
+    reg = NoisyRNNRegressor(hidden_size=16, max_iter=40, random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (100,)
+    assert reg.score(X, y) > 0.8
+    Y = np.column_stack([y, -y / 1e4])
+    reg2 = NoisyRNNRegressor(hidden_size=16, max_iter=40, random_state=0).fit(X, Y)
+    assert reg2.predict(X).shape == (100, 2)
+    assert reg2.score(X, Y) > 0.8
+
+
+def test_padded_sequence_predicts_like_the_unpadded_one():
+    rng = np.random.RandomState(0)
+    lengths = rng.randint(4, 13, size=60)
+    seqs = [rng.normal(size=n) + (n > 8) for n in lengths]
+    X = pad_sequences(seqs)
+    y = (lengths > 8).astype(int)
+    clf = NoisyRNNClassifier(**FAST).fit(X, y)
+    assert clf.score(X, y) > 0.8
+    # the padded row through the estimator == the bare sequence through the module
+    import torch
+
+    for i in range(5):
+        seq = torch.tensor(seqs[i], dtype=torch.float32)[None, :, None]
+        with torch.no_grad():
+            logits = clf.module_.eval()(seq).numpy()
+        np.testing.assert_allclose(clf._forward(X[i : i + 1]), logits, rtol=1e-6, atol=1e-6)
+    # more padding does not change anything
+    longer = pad_sequences(seqs, length=12)
+    np.testing.assert_array_equal(clf.predict_proba(longer), clf.predict_proba(X))
+
+
+def _row(*values):
+    """One 12-step sequence (the fixture's length) starting with ``values``."""
+    row = np.ones((1, 12))
+    row[0, : len(values)] = values
+    return row
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (_row(1.0, np.nan, 2.0), "NaN inside"),
+        (_row(1.0, np.inf), "infinity"),
+        (np.full((1, 12), np.nan), "all NaN"),
+        (np.zeros((1, 12, 1, 1)), "2D .* or 3D"),
+        (np.zeros(12), "Expected 2D array"),
+        ([[1.0] * 12, [1.0] * 5], "pad_sequences"),
+    ],
+)
+def test_bad_X_raises_clear_error(fitted, X, message):
+    clf = fitted[0]
+    with pytest.raises(ValueError, match=message):
+        clf.predict(X)
+
+
+def test_step_and_channel_count_must_match_fit(fitted):
+    clf, X, _ = fitted
+    with pytest.raises(ValueError, match="same number of steps"):
+        clf.predict(X[:, :5])
+    with pytest.raises(ValueError, match="channels"):
+        clf.predict(np.repeat(X[:, :, None], 2, axis=2))
+
+
+@pytest.mark.parametrize(
+    "params, error",
+    [
+        (dict(noise_type="brownian"), InvalidParameterError),
+        (dict(noise_level=-0.1), InvalidParameterError),
+        (dict(noise_level=float("nan")), InvalidParameterError),
+        (dict(noise_level=float("inf")), ValueError),
+        (dict(noise_level=(0.1, 0.2)), ValueError),  # pair only for "mixed"
+        (dict(noise_type="mixed", noise_level=(0.1, 0.2, 0.3)), ValueError),
+        (dict(hidden_size=0), InvalidParameterError),
+        (dict(dt=0.0), InvalidParameterError),
+        (dict(solver="rk4"), InvalidParameterError),
+    ],
+)
+def test_bad_parameters_raise(params, error):
+    X, y = _toy_classification(n=20)
+    with pytest.raises(error, match="noise_level|noise_type|hidden_size|dt|solver"):
+        NoisyRNNClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_mixed_noise_accepts_a_pair():
+    X, y = _toy_classification(n=40)
+    clf = NoisyRNNClassifier(**{**FAST, "noise_type": "mixed", "noise_level": (0.1, 0.05)})
+    clf.fit(X, y)
+    assert (clf.module_.noise_additive, clf.module_.noise_multiplicative) == (0.1, 0.05)
+
+
+def test_get_params_shows_only_sknrnn_parameters():
+    params = NoisyRNNClassifier().get_params()
+    for name in ["hidden_size", "noise_type", "noise_level", "max_iter", "batch_size",
+                 "learning_rate_init", "early_stopping", "validation_fraction",
+                 "n_iter_no_change", "random_state", "verbose", "device"]:
+        assert name in params
+    assert not any("__" in k or k in ("module", "criterion", "optimizer") for k in params)
+    assert "alpha" not in params  # sklearn's alpha is an L2 penalty
+
+
+def test_pipeline_cross_val_and_grid_search_over_noise():
+    X, y = _toy_classification(n=60)
+    pipe = make_pipeline(FunctionTransformer(), NoisyRNNClassifier(**FAST))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.7
+    grid = GridSearchCV(
+        NoisyRNNClassifier(**FAST),
+        {"noise_type": ["none", "additive", "mixed"], "noise_level": [0.05, 0.2]},
+        cv=2,
+    ).fit(X, y)
+    assert len(grid.cv_results_["params"]) == 6
+    assert grid.best_params_["noise_type"] in ("none", "additive", "mixed")
+    assert grid.score(X, y) > 0.7
+
+
+def test_same_random_state_same_model_and_another_differs(fitted):
+    clf, X, y = fitted
+    again = NoisyRNNClassifier(**FAST).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    for a, b in zip(again.module_.state_dict().values(), clf.module_.state_dict().values()):
+        assert (a == b).all()
+    other = NoisyRNNClassifier(**{**FAST, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(other.predict_proba(X), clf.predict_proba(X))
+
+
+def test_fit_does_not_touch_the_global_torch_seed(fitted):
+    import torch
+
+    _, X, y = fitted
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    NoisyRNNClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_joblib_roundtrip_gives_identical_predictions(fitted, tmp_path):
+    clf, X, _ = fitted
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_model_saved_for_cuda_predicts_on_cpu_only_machine(fitted, monkeypatch):
+    """A model whose net says "cuda" falls back to the CPU where CUDA is absent."""
+    import torch
+
+    clf, X, _ = fitted
+    expected = clf.predict_proba(X)
+    buffer = io.BytesIO()
+    pickle.dump(clf, buffer)
+    buffer.seek(0)
+    loaded = pickle.load(buffer)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded.net_.device = "cuda"
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    assert loaded.net_.device == "cpu"
+
+
+def test_verbose_prints_one_line_per_epoch_and_silent_otherwise(capsys):
+    X, y = _toy_classification(n=30)
+    NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 0}).fit(X, y)
+    assert capsys.readouterr().out == ""
+    NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 1}).fit(X, y)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    epoch_lines = [ln for ln in lines if ln.split()[0].isdigit()]
+    assert [int(ln.split()[0]) for ln in epoch_lines] == [1, 2, 3, 4]
+
+
+def test_early_stopping_stops_and_keeps_best_epoch():
+    X, y = _toy_classification(n=100)
+    clf = NoisyRNNClassifier(
+        **{**FAST, "max_iter": 200, "early_stopping": True, "n_iter_no_change": 3,
+           "validation_fraction": 0.2}
+    ).fit(X, y)
+    assert clf.n_iter_ < 200
+    assert "valid_loss" in clf.net_.history[-1]
+    assert clf.score(X, y) > 0.8
+
+
+def test_early_stopping_on_too_small_a_set_raises():
+    X, y = _toy_classification(n=12, n_classes=3)
+    with pytest.raises(ValueError, match="too few for a validation set"):
+        NoisyRNNClassifier(**{**FAST, "early_stopping": True}).fit(X, y)
+
+
+def test_fewer_samples_than_batch_size_trains():
+    X, y = _toy_classification(n=10)
+    clf = NoisyRNNClassifier(**{**FAST, "batch_size": 256}).fit(X, y)
+    assert clf.n_iter_ == FAST["max_iter"]
