@@ -53,7 +53,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "noise_type": [StrOptions(set(NOISE_TYPES))],
         "noise_level": [Interval(Real, 0, None, closed="left"), tuple, list],
         "solver": [StrOptions(set(SOLVERS))],
-        "dt": [Interval(Real, 0, None, closed="neither")],
+        "dt": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "learn_dt": ["boolean"],
         "beta": [Interval(Real, 0, 1, closed="both")],
         "gamma": [Interval(Real, 0, None, closed="left")],
@@ -150,8 +150,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 )
         return float(add), float(mult)
 
-    def _build_module(self, n_channels, n_outputs, x_mean, x_scale):
+    def _build_module(self, n_steps, n_channels, n_outputs, x_mean, x_scale):
         add, mult = self._noise_levels()
+        # "auto": a total integration time of about 64 time units, steps at most 1.
+        dt = min(1.0, 64.0 / n_steps) if self.dt == "auto" else self.dt
         module = NoisyRNN(
             n_channels,
             self.hidden_size,
@@ -160,7 +162,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             noise_additive=add,
             noise_multiplicative=mult,
             solver=self.solver,
-            dt=self.dt,
+            dt=dt,
             learn_dt=self.learn_dt,
             beta=self.beta,
             gamma_a=self.gamma,
@@ -245,7 +247,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module = self._build_module(X.shape[2], n_outputs, x_mean, x_scale)
+            module = self._build_module(X.shape[1], X.shape[2], n_outputs, x_mean, x_scale)
             self.net_ = NeuralNet(
                 module=module,
                 criterion=self._criterion(),

@@ -127,7 +127,8 @@ def check_sequences(estimator, X, *, reset):
             "fitting or predicting."
         )
     lengths = _padding_lengths(X)
-    X32 = np.nan_to_num(X, nan=0.0).astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):
+        X32 = np.nan_to_num(X, nan=0.0).astype(np.float32, copy=False)
     if not np.isfinite(X32).all():
         raise ValueError(
             "X has values too large for float32 (beyond 3.4e38): rescale X first."

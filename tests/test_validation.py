@@ -1,0 +1,187 @@
+"""Bad input meets sknrnn's own validation, never an error from inside torch or skorch."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
+
+from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, pad_sequences
+from sknrnn._validation import check_sequences
+
+FAST = dict(hidden_size=8, max_iter=3, random_state=0)
+RNG = np.random.RandomState(0)
+X_OK = RNG.normal(size=(24, 6))
+Y_OK = np.arange(24) % 2
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return NoisyRNNClassifier(**FAST).fit(X_OK, Y_OK)
+
+
+def _with(X, *idx_values):
+    X = np.array(X, dtype=float)
+    for idx, value in idx_values:
+        X[idx] = value
+    return X
+
+
+# (name, estimator params, X, y, expected error, message pattern)
+FIT_CASES = [
+    ("nan inside a sequence", {}, _with(X_OK, ((0, 2), np.nan)), Y_OK, ValueError, "NaN inside"),
+    ("nan in some channels only", {}, _with(X_OK[:, :, None].repeat(2, 2), ((0, 5, 0), np.nan)),
+     Y_OK, ValueError, "some channels"),
+    ("inf", {}, _with(X_OK, ((3, 1), np.inf)), Y_OK, ValueError, "infinity"),
+    ("-inf", {}, _with(X_OK, ((3, 1), -np.inf)), Y_OK, ValueError, "infinity"),
+    ("too large for float32", {}, _with(X_OK, ((3, 1), 1e300)), Y_OK, ValueError, "float32"),
+    ("1D X", {}, X_OK[:, 0], Y_OK, ValueError, "Expected 2D array"),
+    ("4D X", {}, X_OK[:, :, None, None], Y_OK, ValueError, "2D .* or 3D"),
+    ("empty X", {}, np.empty((0, 6)), np.empty(0), ValueError, "0 sample"),
+    ("zero time steps", {}, np.empty((24, 0)), Y_OK, ValueError, "0 feature"),
+    ("all-NaN row", {}, _with(X_OK, ((4,), np.nan)), Y_OK, ValueError, "all NaN"),
+    ("strings in X", {}, np.array([["a"] * 6] * 24), Y_OK, ValueError, "convert string"),
+    ("objects in X", {}, np.array([[{}] * 6] * 24, dtype=object), Y_OK, TypeError, "dict"),
+    ("complex X", {}, X_OK + 1j, Y_OK, ValueError, "[Cc]omplex"),
+    ("sparse X", {}, sp.csr_matrix(X_OK), Y_OK, TypeError, "[Ss]parse"),
+    ("ragged lists", {}, [[1.0, 2.0, 3.0], [1.0]] * 12, Y_OK, ValueError, "pad_sequences"),
+    ("single class", {}, X_OK, np.zeros(24), ValueError, "only one class"),
+    ("y of another length", {}, X_OK, Y_OK[:-3], ValueError, "inconsistent numbers|samples"),
+    ("NaN in y", {}, X_OK, _with(Y_OK, ((0,), np.nan)), ValueError, "NaN"),
+    ("continuous y for a classifier", {}, X_OK, RNG.normal(size=24), ValueError, "Unknown label type"),
+    ("y is None", {}, X_OK, None, ValueError, "requires y"),
+    ("negative noise level", {"noise_level": -1.0}, X_OK, Y_OK, ValueError, "noise_level"),
+    ("infinite noise level", {"noise_level": np.inf}, X_OK, Y_OK, ValueError, "noise_level"),
+    ("NaN noise level", {"noise_level": np.nan}, X_OK, Y_OK, ValueError, "noise_level"),
+    ("unknown noise type", {"noise_type": "pink"}, X_OK, Y_OK, ValueError, "noise_type"),
+    ("pair for additive noise", {"noise_level": (0.1, 0.1)}, X_OK, Y_OK, ValueError, "pair"),
+    ("zero hidden size", {"hidden_size": 0}, X_OK, Y_OK, ValueError, "hidden_size"),
+    ("negative learning rate", {"learning_rate_init": -1.0}, X_OK, Y_OK, ValueError,
+     "learning_rate_init"),
+    ("unknown solver", {"solver": "rk45"}, X_OK, Y_OK, ValueError, "solver"),
+    ("validation split too small", {"early_stopping": True}, X_OK[:8], Y_OK[:8], ValueError,
+     "too few for a validation set"),
+    ("validation fraction of one", {"validation_fraction": 1.0}, X_OK, Y_OK, ValueError,
+     "validation_fraction"),
+]
+
+
+def _assert_raised_by_sknrnn(excinfo):
+    """The error comes from sknrnn or scikit-learn validation, not from torch or skorch."""
+    paths = [str(entry.path) for entry in excinfo.traceback]
+    assert not any("/torch/" in p or "/skorch/" in p for p in paths), paths[-3:]
+
+
+@pytest.mark.parametrize("name, params, X, y, error, match", FIT_CASES, ids=[c[0] for c in FIT_CASES])
+def test_bad_input_to_fit(name, params, X, y, error, match):
+    with pytest.raises(error, match=match) as excinfo:
+        NoisyRNNClassifier(**{**FAST, **params}).fit(X, y)
+    _assert_raised_by_sknrnn(excinfo)
+
+
+PREDICT_CASES = [
+    ("fewer steps", X_OK[:, :4], "same number of steps"),
+    ("more channels", X_OK[:, :, None].repeat(3, 2), "channels"),
+    ("nan inside", _with(X_OK, ((1, 1), np.nan)), "NaN inside"),
+    ("inf", _with(X_OK, ((1, 1), np.inf)), "infinity"),
+]
+
+
+@pytest.mark.parametrize("name, X, match", PREDICT_CASES, ids=[c[0] for c in PREDICT_CASES])
+def test_bad_input_to_predict(fitted, name, X, match):
+    for method in (fitted.predict, fitted.predict_proba):
+        with pytest.raises(ValueError, match=match) as excinfo:
+            method(X)
+        _assert_raised_by_sknrnn(excinfo)
+
+
+def test_predict_before_fit():
+    for est in (NoisyRNNClassifier(), NoisyRNNRegressor()):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            est.predict(X_OK)
+
+
+def test_nan_in_regression_targets():
+    with pytest.raises(ValueError, match="NaN"):
+        NoisyRNNRegressor(**FAST).fit(X_OK, _with(Y_OK, ((2,), np.nan)))
+
+
+def test_pad_sequences_errors_and_layout():
+    X = pad_sequences([np.ones((3, 2)), np.ones((1, 2))])
+    assert X.shape == (2, 3, 2) and np.isnan(X[1, 1:]).all()
+    with pytest.raises(ValueError, match="channels"):
+        pad_sequences([np.ones((3, 2)), np.ones((3, 1))])
+    with pytest.raises(ValueError, match="shorter than the longest"):
+        pad_sequences([[1.0, 2.0]], length=1)
+    with pytest.raises(ValueError, match="at least one"):
+        pad_sequences([])
+
+
+def test_diverging_training_stops_with_a_clear_error():
+    with pytest.raises(FloatingPointError, match="learning_rate_init") as excinfo:
+        NoisyRNNRegressor(
+            hidden_size=8, max_iter=20, learning_rate_init=1e12, clip_grad_norm=None,
+            lr_schedule="constant", random_state=0,
+        ).fit(X_OK * 1e3, RNG.normal(size=24))
+    assert "diverged" in str(excinfo.value)
+
+
+def test_keyboard_interrupt_keeps_the_last_completed_epoch(monkeypatch):
+    """Ctrl-C during fit leaves a usable model, trained up to the last full epoch."""
+    from sknrnn import _base
+
+    def interrupt_in_epoch_3(self, net, **kwargs):
+        if len(net.history) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_base._StopOnNonFiniteLoss, "on_epoch_begin", interrupt_in_epoch_3, raising=False)
+    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 10}).fit(X_OK, Y_OK)
+    assert clf.n_iter_ == 3
+    assert clf.predict(X_OK).shape == (24,)
+
+
+def test_predict_streams_in_batches_and_chunks_agree(fitted, monkeypatch):
+    X = RNG.normal(size=(50, 6))
+    whole = fitted.predict_proba(X)
+    monkeypatch.setattr(fitted.net_, "iterator_valid__batch_size", 7)
+    batches = list(fitted.net_.forward_iter({"x": X[:, :, None].astype(np.float32),
+                                             "lengths": np.full(50, 6)}, training=False))
+    assert [len(b) for b in batches] == [7] * 7 + [1]
+    chunks = np.concatenate([fitted.predict_proba(X[i : i + 13]) for i in range(0, 50, 13)])
+    np.testing.assert_allclose(chunks, whole, rtol=1e-6, atol=1e-7)
+
+
+@st.composite
+def _sequences(draw):
+    n = draw(st.integers(2, 12))
+    T = draw(st.integers(1, 8))
+    C = draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.int64]))
+    X = draw(st.lists(st.floats(-1e3, 1e3), min_size=n * T * C, max_size=n * T * C))
+    X = np.asarray(X, dtype=np.float64).reshape(n, T, C)
+    lengths = draw(st.lists(st.integers(1, T), min_size=n, max_size=n))
+    X = X.astype(dtype).astype(np.float64)
+    for i, length in enumerate(lengths):
+        X[i, length:] = np.nan
+    if C == 1 and draw(st.booleans()):
+        X = X[:, :, 0]
+    return X, np.asarray(lengths)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=_sequences(), noise_type=st.sampled_from(["none", "additive", "multiplicative", "mixed"]),
+       noise_level=st.floats(0, 1), solver=st.sampled_from(["euler", "midpoint"]))
+def test_fit_predict_on_any_valid_input(data, noise_type, noise_level, solver):
+    X, lengths = data
+    y = np.arange(len(X)) % 2
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, noise_type=noise_type,
+                             noise_level=noise_level, solver=solver, random_state=0).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.isfinite(proba).all()
+    _, found = check_sequences(clf, X, reset=False)
+    np.testing.assert_array_equal(found, lengths)
+    reg = NoisyRNNRegressor(hidden_size=4, max_iter=1, random_state=0).fit(X, lengths.astype(float))
+    assert reg.predict(X).shape == (len(X),)
