@@ -42,6 +42,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._fused import euler_final_state
+
 NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
 SOLVERS = ("euler", "midpoint")
 
@@ -83,6 +85,10 @@ class NoisyRNN(nn.Module):
         The weight ``a`` of the linear term ``a A h`` of the drift.
     init_std : float
         Standard deviation of the entries of ``M_A`` and ``M_W`` at initialization.
+    fused : bool
+        Integrate the Euler recursion with the hand-written backward through time of
+        ``sknrnn._fused`` (same values and gradients, faster). False, or the midpoint
+        solver, runs the step-by-step reference loop.
 
     Shape
     -----
@@ -108,6 +114,7 @@ class NoisyRNN(nn.Module):
         gamma_w=0.001,
         linear_weight=1.0,
         init_std=None,
+        fused=True,
     ):
         super().__init__()
         if noise_type not in NOISE_TYPES:
@@ -125,6 +132,8 @@ class NoisyRNN(nn.Module):
         self.gamma_a = gamma_a
         self.gamma_w = gamma_w
         self.linear_weight = linear_weight
+        # The Euler recursion with a hand-written backward (_fused.py); False: the step loop.
+        self.fused = fused
 
         std = 0.1 / hidden_size if init_std is None else init_std
         self.M_A = nn.Parameter(torch.randn(hidden_size, hidden_size) * std)
@@ -198,6 +207,12 @@ class NoisyRNN(nn.Module):
         K = self._stacked_weight()
         dt = self.step_size()
         noisy = self.training and self.is_noisy
+        if self.fused and self.solver == "euler":
+            return euler_final_state(
+                u_all, K, dt, lengths,
+                self.noise_additive if noisy else 0.0,
+                self.noise_multiplicative if noisy else 0.0,
+            )
         h = u_all.new_zeros(batch, self.hidden_size)
         active = None
         if lengths is not None and bool((lengths < n_steps).any()):

@@ -1,0 +1,152 @@
+"""The fused Euler recursion (sknrnn._fused) against the reference step loop."""
+
+import pytest
+import torch
+
+from sknrnn._fused import _EulerRecursion, euler_final_state
+from sknrnn._sde import NoisyRNN
+
+NOISES = {
+    "none": (0.0, 0.0),
+    "additive": (0.3, 0.0),
+    "multiplicative": (0.0, 0.4),
+    "mixed": (0.3, 0.4),
+}
+LENGTHS = {"full": None, "padded": [6, 2, 0, 4], "unsorted_ties": [3, 6, 3, 9]}
+
+
+def _inputs(batch=4, n_steps=6, n=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    kw = dict(dtype=torch.float64, generator=g)
+    u = torch.randn(batch, n_steps, n, **kw).requires_grad_()
+    K = (0.5 * torch.randn(n, 2 * n, **kw)).requires_grad_()
+    dt = (0.1 + torch.rand(n, **kw)).requires_grad_()
+    xi = torch.randn(n_steps, batch, n, **kw)
+    return u, K, dt, xi
+
+
+def _loop(u, K, dt, lengths, s1, s2, xi):
+    """The recursion written out step by step (autograd does the backward)."""
+    n = K.shape[0]
+    h = u.new_zeros(u.shape[0], n)
+    for k in range(u.shape[1]):
+        z = h @ K
+        h_next = h + dt * (z[:, :n] + torch.tanh(z[:, n:] + u[:, k]))
+        h_next = h_next + dt.sqrt() * (s1 + s2 * h) * xi[k]
+        if lengths is not None:
+            h_next = torch.where((k < lengths)[:, None], h_next, h)
+        h = h_next
+    return h
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("lengths", LENGTHS)
+def test_gradcheck(noise, lengths):
+    u, K, dt, xi = _inputs()
+    s1, s2 = NOISES[noise]
+    lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
+    # fast_mode checks random projections of the Jacobian; the full check runs once below.
+    assert torch.autograd.gradcheck(
+        lambda u, K, dt: _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi),
+        (u, K, dt),
+        fast_mode=True,
+    )
+
+
+def test_gradcheck_full_jacobian():
+    u, K, dt, xi = _inputs(n_steps=4, n=3)
+    lengths = torch.tensor([4, 1, 0, 3])
+    assert torch.autograd.gradcheck(
+        lambda u, K, dt: _EulerRecursion.apply(u, K, dt, lengths, 0.3, 0.4, xi), (u, K, dt)
+    )
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("lengths", LENGTHS)
+def test_function_matches_loop(noise, lengths):
+    u, K, dt, xi = _inputs(n_steps=9)
+    s1, s2 = NOISES[noise]
+    lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
+    out = euler_final_state(u, K, dt, lengths, s1, s2, xi)
+    ref = _loop(u, K, dt, lengths, s1, s2, xi)
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    w = torch.randn_like(out)
+    grads = torch.autograd.grad((out * w).sum(), (u, K, dt))
+    grads_ref = torch.autograd.grad((ref * w).sum(), (u, K, dt))
+    for a, b in zip(grads, grads_ref):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    with torch.no_grad():  # the inference loop (nothing stored for backward)
+        torch.testing.assert_close(euler_final_state(u, K, dt, lengths, s1, s2, xi), ref)
+
+
+def _module(noise, fused, seed=0):
+    torch.manual_seed(seed)
+    s1, s2 = NOISES[noise]
+    return NoisyRNN(
+        3, 8, 2, noise_type=noise, noise_additive=s1, noise_multiplicative=s2,
+        dt=0.3, init_std=0.3, fused=fused,
+    ).double()
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("padded", [False, True])
+def test_module_fused_equals_reference(noise, padded):
+    # batch * hidden_size is a multiple of 16: one randn(T, B, N) call draws the same
+    # numbers as T calls randn(B, N), so both paths see the same noise under one seed.
+    x = torch.randn(4, 7, 3, dtype=torch.float64)
+    lengths = torch.tensor([7, 3, 5, 1]) if padded else None
+    outs, grads = [], []
+    for fused in (True, False):
+        module = _module(noise, fused).train()
+        torch.manual_seed(1)
+        out = module(x, lengths)
+        out.square().sum().backward()
+        outs.append(out)
+        grads.append({k: p.grad for k, p in module.named_parameters()})
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-12, atol=1e-12)
+    assert grads[0].keys() == grads[1].keys()
+    for k in grads[0]:
+        torch.testing.assert_close(grads[0][k], grads[1][k], rtol=1e-10, atol=1e-12, msg=k)
+    # evaluation mode: the deterministic recursion, no gradient tape
+    with torch.no_grad():
+        pred = [_module(noise, fused).eval()(x, lengths) for fused in (True, False)]
+    torch.testing.assert_close(pred[0], pred[1], rtol=1e-12, atol=1e-12)
+
+
+def test_float32_and_odd_sizes():
+    torch.manual_seed(0)
+    module = NoisyRNN(2, 5, 3, noise_type="mixed", noise_additive=0.1, noise_multiplicative=0.1)
+    reference = NoisyRNN(2, 5, 3, fused=False)
+    reference.load_state_dict(module.state_dict())
+    x = torch.randn(3, 11, 2)
+    lengths = torch.tensor([11, 4, 20])  # a length past T counts as T
+    out = module.train()(x, lengths)
+    out.sum().backward()
+    assert out.shape == (3, 3) and torch.isfinite(out).all()
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters())
+    module.eval(), reference.eval()
+    torch.testing.assert_close(module(x, lengths), reference(x, lengths))
+
+
+def test_midpoint_uses_reference_loop():
+    x = torch.randn(4, 5, 3, dtype=torch.float64)
+    torch.manual_seed(0)
+    a = NoisyRNN(3, 8, 2, solver="midpoint", fused=True).double()
+    torch.manual_seed(0)
+    b = NoisyRNN(3, 8, 2, solver="midpoint", fused=False).double()
+    torch.testing.assert_close(a(x), b(x))
+
+
+def test_nan_padding_does_not_leak():
+    u, K, dt, xi = _inputs(n_steps=6)
+    lengths = torch.tensor([6, 2, 0, 4])
+    u_nan = u.detach().clone()
+    for i, length in enumerate(lengths):
+        u_nan[i, length:] = float("nan")
+    u_nan.requires_grad_()
+    out = euler_final_state(u_nan, K, dt, lengths, 0.3, 0.4, xi)
+    ref = euler_final_state(u, K, dt, lengths, 0.3, 0.4, xi)
+    torch.testing.assert_close(out, ref)
+    out.sum().backward()
+    assert torch.isfinite(u_nan.grad).all() and torch.isfinite(K.grad).all()
+    assert torch.isfinite(dt.grad).all()
