@@ -46,6 +46,9 @@ Noise: ``xi`` has the shape ``(T, B, N)`` and defaults to one
 
 import torch
 
+# Steps per chunk of the backward pass (buffers of dL/dh live per chunk).
+_CHUNK = 32
+
 
 def _active_rows(lengths, batch, n_steps):
     """Sort by decreasing length; return (perm or None, sorted lengths, rows active per step)."""
@@ -69,7 +72,7 @@ def _stepping_matrix(K, dt):
 
 class _EulerRecursion(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, u, K, dt, lengths, s1, s2, xi):
+    def forward(ctx, u, K, dt, lengths, s1, s2, xi, own_xi=False):
         batch, n_steps, n = u.shape
         perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
         masked = perm is not None
@@ -79,7 +82,9 @@ class _EulerRecursion(torch.autograd.Function):
 
         # Tb[k] starts as u_k, becomes W h_k + u_k, then t_k = tanh(W h_k + u_k).
         u_t = u.detach().transpose(0, 1)
-        E = dt.sqrt() * xi if noisy else None
+        E = None
+        if noisy:  # E = sqrt(dt) xi, in place when xi was drawn here
+            E = xi.mul_(dt.sqrt()) if own_xi else dt.sqrt() * xi
         if masked:
             perm_dev = perm.to(u.device)
             u_t = u_t[:, perm_dev]
@@ -97,15 +102,20 @@ class _EulerRecursion(torch.autograd.Function):
         else:
             H = torch.zeros(n_steps + 1, batch, n, dtype=u.dtype, device=u.device)
         mult = noisy and s2 != 0.0
+        Hs, Ts = H.unbind(0), Tb.unbind(0)
+        Es = E.unbind(0) if mult else None
         for k in range(n_steps):
             b = active[k]
-            if b == 0:
+            if b == batch:
+                h, t, h_next = Hs[k], Ts[k], Hs[k + 1]
+            elif b == 0:
                 break
-            h = H[k, :b]
-            t = Tb[k, :b].addmm_(h, Wt).tanh_()
-            h_next = H[k + 1, :b].addmm_(h, Ka).addcmul_(t, dt)
+            else:
+                h, t, h_next = Hs[k][:b], Ts[k][:b], Hs[k + 1][:b]
+            t.addmm_(h, Wt).tanh_()
+            h_next.addmm_(h, Ka).addcmul_(t, dt)
             if mult:
-                h_next.addcmul_(h, E[k, :b], value=s2)
+                h_next.addcmul_(h, Es[k][:b], value=s2)
         if masked:
             final = H[sorted_lengths.to(u.device), torch.arange(batch, device=u.device)]
             out = torch.empty_like(final)
@@ -129,54 +139,78 @@ class _EulerRecursion(torch.autograd.Function):
         masked = perm is not None
         mult = ctx.noisy and s2 != 0.0
         KaT, W = Kp[:, :n].T, Kp[:, n:].T
+        need_u, need_K, need_dt = ctx.needs_input_grad[:3]
+        dev, dtype = grad_out.device, grad_out.dtype
 
         go = grad_out.contiguous()
         if masked:
-            perm_dev = perm.to(go.device)
+            perm_dev = perm.to(dev)
             go = go[perm_dev]
-        # D = dt (1 - t^2), the derivative of dt * tanh.
-        D = torch.mul(Tb, Tb).mul_(-dt).add_(dt)
-        # G[k] = dL/dh_{k+1}, P[k] = dL/du_k.
-        alloc = torch.zeros if masked else torch.empty
-        G = alloc(n_steps, batch, n, dtype=go.dtype, device=go.device)
-        P = alloc(n_steps, batch, n, dtype=go.dtype, device=go.device)
+        # P[:, k] = dL/du_k, in the layout of u (B, T, N) so that it is the gradient as is.
+        P = (torch.zeros if masked else torch.empty)(batch, n_steps, n, dtype=dtype, device=dev)
+        Ps = P.unbind(1)
+        grad_Ka = torch.zeros(n, n, dtype=dtype, device=dev)
+        grad_dt = torch.zeros(n, dtype=dtype, device=dev)
+        noise_dt = torch.zeros(n, dtype=dtype, device=dev) if ctx.noisy else None
+        carry = torch.zeros(batch, n, dtype=dtype, device=dev)  # dL/dh at the chunk's end
+        # The time axis goes backwards in chunks: G (dL/dh) and D = dt (1 - t^2) live only
+        # per chunk, and the parameter gradients are accumulated per chunk.
         b_next = 0
-        for k in range(n_steps - 1, -1, -1):
-            b = active[k]
-            if b > b_next:  # sequences whose last step is k + 1: their gradient enters here
-                G[k, b_next:b] = go[b_next:b]
-            if b == 0:
-                continue
-            g = G[k, :b]
-            p = torch.mul(g, D[k, :b], out=P[k, :b])
-            if k > 0:
-                g_prev = torch.mm(g, KaT, out=G[k - 1, :b]).addmm_(p, W)
-                if mult:
-                    g_prev.addcmul_(g, E[k, :b], value=s2)
-            b_next = b
-        del D
+        for k1 in range(n_steps, 0, -_CHUNK):
+            k0 = max(0, k1 - _CHUNK)
+            # G[j] = dL/dh_{k0 + j}, j = 0 .. k1 - k0 (the last one comes from the next chunk).
+            G = torch.zeros(k1 - k0 + 1, batch, n, dtype=dtype, device=dev)
+            G[-1] = carry
+            Tc = Tb[k0:k1]
+            D = torch.mul(Tc, Tc).mul_(-dt).add_(dt)
+            Gs, Ds = G.unbind(0), D.unbind(0)
+            for k in range(k1 - 1, k0 - 1, -1):
+                b = active[k]
+                j = k - k0
+                if b > b_next:  # sequences whose last step is k + 1: their gradient enters here
+                    Gs[j + 1][b_next:b] = go[b_next:b]
+                if b == batch:
+                    g, d, p_out, g_prev = Gs[j + 1], Ds[j], Ps[k], Gs[j]
+                elif b == 0:
+                    continue
+                else:
+                    g, d, p_out, g_prev = Gs[j + 1][:b], Ds[j][:b], Ps[k][:b], Gs[j][:b]
+                p = torch.mul(g, d, out=p_out)
+                if k > 0:
+                    torch.mm(g, KaT, out=g_prev).addmm_(p, W)
+                    if mult:
+                        g_prev.addcmul_(g, E[k, :b], value=s2)
+                b_next = b
+            carry = G[0]
+            Gc, Hc = G[1:], H[k0:k1]
+            if need_K or need_dt:
+                grad_Ka.addmm_(Hc.reshape(-1, n).T, Gc.reshape(-1, n))
+            if need_dt:
+                grad_dt += torch.einsum("tbn,tbn->n", Gc, Tc)
+                if ctx.noisy:
+                    Ec = E[k0:k1]
+                    if s1 != 0.0:
+                        noise_dt.add_(torch.einsum("tbn,tbn->n", Gc, Ec), alpha=s1)
+                    if s2 != 0.0:
+                        noise_dt.add_(torch.einsum("tbn,tbn->n", Gc * Hc, Ec), alpha=s2)
+            del G, D
 
-        grad_u = grad_K = grad_dt = None
-        need_u, need_K, need_dt = ctx.needs_input_grad[:3]
-        if need_K or need_dt:
-            Hm = H[:n_steps].reshape(-1, n).T
-            grad_Ka = Hm @ G.reshape(-1, n)
+        grad_u = grad_K = None
         if need_K:
-            grad_K = torch.cat([grad_Ka * dt, Hm @ P.reshape(-1, n)], dim=1)
+            grad_W = torch.einsum("tbi,btj->ij", H[:n_steps], P)
+            grad_K = torch.cat([grad_Ka * dt, grad_W], dim=1)
         if need_dt:
-            grad_dt = (grad_Ka * K[:, :n]).sum(0)
-            grad_dt += torch.einsum("tbn,tbn->n", G, Tb)
+            grad_dt += (grad_Ka * K[:, :n]).sum(0)
             if ctx.noisy:
-                sigma = H[:n_steps] * s2 + s1 if s2 != 0.0 else s1
-                grad_dt += torch.einsum("tbn,tbn->n", G * sigma, E) / (2 * dt)
+                grad_dt += noise_dt / (2 * dt)
+        else:
+            grad_dt = None
         if need_u:
             grad_u = P
             if masked:
-                inverse = torch.empty_like(perm_dev)
-                inverse[perm_dev] = torch.arange(batch, device=go.device)
-                grad_u = grad_u[:, inverse]
-            grad_u = grad_u.transpose(0, 1)
-        return grad_u, grad_K, grad_dt, None, None, None, None
+                grad_u = torch.empty_like(P)
+                grad_u[perm_dev] = P
+        return grad_u, grad_K, grad_dt, None, None, None, None, None
 
 
 def _euler_inference(u, K, dt, lengths, s1, s2, xi):
@@ -198,15 +232,19 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi):
     h_next = torch.empty_like(h)
     final = h.clone() if perm is not None else None
     b_prev = batch
+    Us = u_t.unbind(0)
     for k in range(n_steps):
         b = active[k]
         if b < b_prev and final is not None:
             final[b:b_prev] = h[b:b_prev]
         if b == 0:
             break
-        hb = h[:b]
-        t = u_t[k, :b].addmm_(hb, Wt).tanh_()
-        hn = torch.mm(hb, Ka, out=h_next[:b]).addcmul_(t, dt)
+        if b == batch:
+            hb, t, hn = h, Us[k], h_next
+        else:
+            hb, t, hn = h[:b], Us[k][:b], h_next[:b]
+        t.addmm_(hb, Wt).tanh_()
+        torch.mm(hb, Ka, out=hn).addcmul_(t, dt)
         if noisy:
             if s1 != 0.0:
                 hn.add_(E[k, :b], alpha=s1)
@@ -247,12 +285,13 @@ def euler_final_state(u, K, dt, lengths=None, noise_additive=0.0, noise_multipli
     """
     s1, s2 = float(noise_additive), float(noise_multiplicative)
     batch, n_steps, n = u.shape
-    if (s1 != 0.0 or s2 != 0.0) and xi is None:
+    own_xi = (s1 != 0.0 or s2 != 0.0) and xi is None
+    if own_xi:
         xi = torch.randn(n_steps, batch, n, dtype=u.dtype, device=u.device)
     if s1 == 0.0 and s2 == 0.0:
         xi = None
     if n_steps == 0:
         return u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())
     if torch.is_grad_enabled() and (u.requires_grad or K.requires_grad or dt.requires_grad):
-        return _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi)
+        return _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi, own_xi)
     return _euler_inference(u, K, dt, lengths, s1, s2, xi)

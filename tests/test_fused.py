@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from sknrnn import _fused
 from sknrnn._fused import _EulerRecursion, euler_final_state
 from sknrnn._sde import NoisyRNN
 
@@ -41,7 +42,8 @@ def _loop(u, K, dt, lengths, s1, s2, xi):
 
 @pytest.mark.parametrize("noise", NOISES)
 @pytest.mark.parametrize("lengths", LENGTHS)
-def test_gradcheck(noise, lengths):
+def test_gradcheck(noise, lengths, monkeypatch):
+    monkeypatch.setattr(_fused, "_CHUNK", 4)
     u, K, dt, xi = _inputs()
     s1, s2 = NOISES[noise]
     lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
@@ -63,7 +65,9 @@ def test_gradcheck_full_jacobian():
 
 @pytest.mark.parametrize("noise", NOISES)
 @pytest.mark.parametrize("lengths", LENGTHS)
-def test_function_matches_loop(noise, lengths):
+@pytest.mark.parametrize("chunk", [4, 32])
+def test_function_matches_loop(noise, lengths, chunk, monkeypatch):
+    monkeypatch.setattr(_fused, "_CHUNK", chunk)  # several chunks of the backward pass, or one
     u, K, dt, xi = _inputs(n_steps=9)
     s1, s2 = NOISES[noise]
     lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
