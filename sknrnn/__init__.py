@@ -2,6 +2,9 @@
 
 from ._classes import NoisyRNNClassifier, NoisyRNNRegressor
 from ._validation import pad_sequences
+from ._formats import from_channels_first, from_wide
+from . import diagnostics
+from .diagnostics import lyapunov_exponent, stability_margin, stability_report
 from . import perturbations
 from .perturbations import fgsm, multiplicative_noise, pgd, salt_and_pepper, white_noise
 from .robustness import (
@@ -17,6 +20,12 @@ __all__ = [
     "NoisyRNNClassifier",
     "NoisyRNNRegressor",
     "pad_sequences",
+    "from_channels_first",
+    "from_wide",
+    "diagnostics",
+    "stability_margin",
+    "stability_report",
+    "lyapunov_exponent",
     "perturbations",
     "white_noise",
     "multiplicative_noise",
