@@ -165,10 +165,13 @@ def test_errors(data):
 def test_multiplicative_noise_training_gives_more_contractive_dynamics():
     """The theory: noise, multiplicative above all, favours contractive (stable) dynamics.
 
-    What holds on this small task (digits, 64 steps, 3 seeds measured): the mean
-    finite-time Lyapunov exponent along the data and the symmetric part of the
-    linear term drop with multiplicative noise. The worst-case margin ``mu`` does not
-    (``||W||_2`` grows), so it is not asserted.
+    What holds on this small task (digits, 64 steps; measured over seeds 0-3, with
+    10 and 20 epochs and levels 0.1-1.0): the mean finite-time Lyapunov exponent
+    along the data and the symmetric part of the linear term drop with
+    multiplicative noise (e.g. seed 0: +0.008 without noise, -0.026 with level 0.3).
+    The worst-case margin ``mu`` does not drop (``||W||_2`` grows), so it is not
+    asserted. With this short budget the noisy model is also less accurate: the
+    test checks the direction of the dynamics, not that noise is free.
     """
     X, y = load_digits(return_X_y=True)
     X, y = X[:200], y[:200]

@@ -20,3 +20,15 @@ def test_plot_robustness_example(tmp_path):
     assert output.exists() and output.stat().st_size > 1000
     assert "| NRNN (mixed noise) |" in result.stdout
     assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_diagnostics_example():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "diagnostics.py"), "--fast"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| Lipschitz RNN (no noise) |" in result.stdout
+    assert "| NRNN (multiplicative 0.2) |" in result.stdout
+    assert "mean Lyapunov exponent" in result.stdout
