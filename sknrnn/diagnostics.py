@@ -251,7 +251,7 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
     - ``lambda < 0``: nearby trajectories converge; a small perturbation of the
       state, or of an input early in the sequence, is forgotten at a rate
       ``exp(lambda)`` per step.
-    - ``lambda ≈ 0``: perturbations neither grow nor decay (long memory).
+    - ``lambda ~ 0``: perturbations neither grow nor decay (long memory).
     - ``lambda > 0``: perturbations are amplified (sensitive, chaotic dynamics).
 
     The product is propagated with renormalization at every step, so long
