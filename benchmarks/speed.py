@@ -1,0 +1,276 @@
+"""Speed and memory of sknrnn's recurrence against torch's nn.RNN and nn.LSTM.
+
+Models (same hidden size N, same batches, a Linear decoder on the last state):
+
+- ``nn.RNN``       torch's tanh RNN (the reference of every ratio),
+- ``nn.LSTM``      torch's LSTM,
+- ``NRNN fused``   sknrnn's NoisyRNN (Euler), the hand-written backward of ``sknrnn._fused``,
+                   without noise and with mixed noise (s_1 = s_2 = 0.02) when training,
+- ``NRNN loop``    the same module through the reference step loop (``fused=False``).
+
+Timings interleave the models repetition by repetition and report medians, printed
+as ratios to nn.RNN measured in the same run. A training step is forward +
+cross-entropy + backward + Adam step; inference is a forward pass under
+``torch.no_grad`` in evaluation mode (no noise).
+
+Memory: each model runs one training step in a fresh subprocess. On the CPU it
+reports the peak resident set during that step minus the resident set just before
+it (``VmHWM`` - ``VmRSS`` from ``/proc/self/status``, after a short warm-up step
+that loads the kernels and creates Adam's state): the extra memory the step
+touches, allocator caching included. On CUDA it reports
+``torch.cuda.max_memory_allocated`` during the step minus the memory allocated
+before it.
+
+Epoch: a whole ``NoisyRNNClassifier(max_iter=1).fit`` (validation of the data,
+standardization, skorch's loop) against a plain torch loop over the same data with
+nn.RNN of the same size, the same batch size and Adam.
+
+    python benchmarks/speed.py [--quick] [--threads 2] [--device cpu|cuda]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from sknrnn._sde import NoisyRNN  # noqa: E402
+
+N_CLASSES = 10
+N_CHANNELS = 1
+
+
+class TorchRNN(nn.Module):
+    def __init__(self, cell, hidden_size):
+        super().__init__()
+        self.rnn = cell(N_CHANNELS, hidden_size, batch_first=True)
+        self.decoder = nn.Linear(hidden_size, N_CLASSES)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.decoder(out[:, -1])
+
+
+def build(name, hidden_size):
+    if name == "nn.RNN":
+        return TorchRNN(nn.RNN, hidden_size)
+    if name == "nn.LSTM":
+        return TorchRNN(nn.LSTM, hidden_size)
+    noise = "mixed" in name
+    return NoisyRNN(
+        N_CHANNELS,
+        hidden_size,
+        N_CLASSES,
+        noise_type="mixed" if noise else "none",
+        noise_additive=0.02,
+        noise_multiplicative=0.02,
+        fused="fused" in name,
+    )
+
+
+TRAIN_MODELS = ["nn.RNN", "nn.LSTM", "NRNN fused", "NRNN fused, mixed noise", "NRNN loop, mixed noise"]
+INFER_MODELS = ["nn.RNN", "nn.LSTM", "NRNN fused", "NRNN loop"]
+
+
+class Timer:
+    def __init__(self, device):
+        self.cuda = device.startswith("cuda")
+
+    def __call__(self, fn):
+        if self.cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            return start.elapsed_time(end) / 1e3
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+
+def train_step_fn(model, opt, x, y):
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def infer_fn(model, x):
+    def run():
+        with torch.no_grad():
+            model(x)
+
+    return run
+
+
+def compare(names, make_fn, shape, device, repeats, training):
+    batch, n_steps, hidden = shape
+    torch.manual_seed(0)
+    x = torch.randn(batch, n_steps, N_CHANNELS, device=device)
+    y = torch.randint(0, N_CLASSES, (batch,), device=device)
+    fns = {}
+    for name in names:
+        model = build(name, hidden).to(device).train(training)
+        if training:
+            fns[name] = make_fn(model, torch.optim.Adam(model.parameters(), lr=1e-3), x, y)
+        else:
+            fns[name] = make_fn(model, x)
+    timer = Timer(device)
+    for fn in fns.values():  # warm-up
+        timer(fn)
+    times = {name: [] for name in names}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(timer(fn))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+# -- memory ---------------------------------------------------------------------------
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(field)
+
+
+def memory_child(name, shape, device):
+    """One training step in this (fresh) process; print the extra memory in MiB."""
+    batch, n_steps, hidden = shape
+    torch.manual_seed(0)
+    model = build(name, hidden).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    y = torch.randint(0, N_CLASSES, (batch,), device=device)
+    warm = torch.randn(batch, 4, N_CHANNELS, device=device)
+    train_step_fn(model, opt, warm, y)()
+    x = torch.randn(batch, n_steps, N_CHANNELS, device=device)
+    step = train_step_fn(model, opt, x, y)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        step()
+        torch.cuda.synchronize()
+        extra = torch.cuda.max_memory_allocated() - before
+    else:
+        before = _status_kb("VmRSS")
+        hwm_before = _status_kb("VmHWM")
+        step()
+        hwm = _status_kb("VmHWM")
+        if hwm <= hwm_before:
+            raise RuntimeError("the step did not raise the peak resident set; use a larger T")
+        extra = (hwm - before) * 1024
+    print(json.dumps({"mib": extra / 2**20}))
+
+
+def memory(names, shape, device, threads):
+    out = {}
+    for name in names:
+        cmd = [sys.executable, os.path.abspath(__file__), "--threads", str(threads),
+               "--device", device, "--memory-child", name, "--shape", *map(str, shape)]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out[name] = json.loads(res.stdout.strip().splitlines()[-1])["mib"]
+    return out
+
+
+# -- a whole fit epoch ------------------------------------------------------------------
+def fit_epoch(shape, device, repeats):
+    from sknrnn import NoisyRNNClassifier
+
+    n_samples, n_steps, hidden = shape
+    batch = 64
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, n_steps)).astype(np.float32)
+    y = rng.integers(0, N_CLASSES, n_samples)
+
+    def sknrnn_fit():
+        NoisyRNNClassifier(hidden_size=hidden, max_iter=1, batch_size=batch, random_state=0,
+                           device=device).fit(X, y)
+
+    def torch_fit():
+        torch.manual_seed(0)
+        model = TorchRNN(nn.RNN, hidden).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+        xt = torch.as_tensor(X[:, :, None], device=device)
+        yt = torch.as_tensor(y, device=device)
+        order = torch.randperm(n_samples, device=device)
+        for i in range(0, n_samples, batch):
+            idx = order[i:i + batch]
+            train_step_fn(model, opt, xt[idx], yt[idx])()
+
+    timer = Timer(device)
+    times = {"nn.RNN, torch loop": [], "NoisyRNNClassifier.fit": []}
+    timer(torch_fit), timer(sknrnn_fit)
+    for _ in range(repeats):
+        times["nn.RNN, torch loop"].append(timer(torch_fit))
+        times["NoisyRNNClassifier.fit"].append(timer(sknrnn_fit))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+# -- report ---------------------------------------------------------------------------
+def table(title, shapes, results, unit, scale):
+    names = list(next(iter(results.values())).keys())
+    head = ["model"] + [f"({b}, {t}, {n})" for b, t, n in shapes]
+    rows = [head, ["---"] * len(head)]
+    base = [results[s]["nn.RNN"] if "nn.RNN" in results[s] else None for s in shapes]
+    rows.append(["nn.RNN " + unit] + [f"{b * scale:.3g}" for b in base])
+    for name in names:
+        rows.append([name] + [f"{results[s][name] / results[s]['nn.RNN']:.2f}" for s in shapes])
+    print(f"\n{title}")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, T=784 skipped")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--shape", type=int, nargs=3, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.memory_child:
+        memory_child(args.memory_child, tuple(args.shape), args.device)
+        return
+
+    repeats = args.repeats or (3 if args.quick else 7)
+    train_shapes = [(64, 24, 64), (64, 150, 128)] + ([] if args.quick else [(128, 784, 128)])
+    infer_shapes = [(256, 150, 128)]
+    mem_shape = (128, 196, 128) if args.quick else (128, 784, 128)
+    print(f"torch {torch.__version__}, device {args.device}, threads {args.threads}, "
+          f"repeats {repeats} (median)")
+
+    train = {s: compare(TRAIN_MODELS, train_step_fn, s, args.device, repeats, True)
+             for s in train_shapes}
+    table("Training step (forward + backward + Adam), time / nn.RNN; shapes (batch, T, N)",
+          train_shapes, train, "[ms]", 1e3)
+    infer = {s: compare(INFER_MODELS, infer_fn, s, args.device, repeats, False)
+             for s in infer_shapes}
+    table("Inference (no_grad, eval), time / nn.RNN", infer_shapes, infer, "[ms]", 1e3)
+    mem = {mem_shape: memory(TRAIN_MODELS, mem_shape, args.device, args.threads)}
+    table("Peak extra memory of one training step / nn.RNN", [mem_shape], mem, "[MiB]", 1)
+    fit_shape = (512 if args.quick else 1024, 150, 128)
+    fit = fit_epoch(fit_shape, args.device, max(1, repeats // 2))
+    print(f"\nOne epoch, {fit_shape[0]} sequences of length {fit_shape[1]}, N={fit_shape[2]}, "
+          "batch 64 (NoisyRNNClassifier defaults: additive noise):")
+    print("| loop | seconds | / torch loop |\n| --- | --- | --- |")
+    for k, v in fit.items():
+        print(f"| {k} | {v:.2f} | {v / fit['nn.RNN, torch loop']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
