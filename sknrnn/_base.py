@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
 from skorch.dataset import ValidSplit
+from skorch.history import History
 
 from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN
 from ._validation import check_sequences
@@ -154,10 +155,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         add, mult = self._noise_levels()
         # "auto": a total integration time of about 64 time units, steps at most 1.
         dt = min(1.0, 64.0 / n_steps) if self.dt == "auto" else self.dt
-        module = NoisyRNN(
-            n_channels,
-            self.hidden_size,
-            n_outputs,
+        # Plain settings from which the module is rebuilt when a saved model is loaded.
+        self._module_kwargs = dict(
+            input_size=n_channels,
+            hidden_size=self.hidden_size,
+            output_size=n_outputs,
             noise_type=self.noise_type,
             noise_additive=add,
             noise_multiplicative=mult,
@@ -169,9 +171,28 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             gamma_w=self.gamma,
             linear_weight=self.linear_weight,
         )
+        module = NoisyRNN(**self._module_kwargs)
         module.x_mean.copy_(torch.as_tensor(x_mean))
         module.x_scale.copy_(torch.as_tensor(x_scale))
         return module
+
+    def _make_net(self, module, n_samples, train_split, n_classes, seed, device):
+        return NeuralNet(
+            module=module,
+            criterion=self._criterion(),
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            max_epochs=self.max_iter,
+            batch_size=min(self.batch_size, n_samples),
+            train_split=train_split,
+            callbacks=self._callbacks(n_classes),
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            iterator_valid__batch_size=_PREDICT_BATCH,
+            predict_nonlinearity=None,
+            verbose=int(self.verbose),
+            device=device,
+        )
 
     def _callbacks(self, n_classes):
         callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
@@ -247,25 +268,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module = self._build_module(X.shape[1], X.shape[2], n_outputs, x_mean, x_scale)
-            self.net_ = NeuralNet(
-                module=module,
-                criterion=self._criterion(),
-                optimizer=torch.optim.Adam,
-                lr=self.learning_rate_init,
-                max_epochs=self.max_iter,
-                batch_size=min(self.batch_size, len(X)),
-                train_split=train_split,
-                callbacks=self._callbacks(n_classes),
-                iterator_train__shuffle=True,
-                iterator_train__generator=torch.Generator().manual_seed(seed),
-                iterator_valid__batch_size=_PREDICT_BATCH,
-                predict_nonlinearity=None,
-                verbose=int(self.verbose),
-                device=device,
-            )
             if device.startswith("cuda"):
                 torch.cuda.manual_seed_all(seed)
+            module = self._build_module(X.shape[1], X.shape[2], n_outputs, x_mean, x_scale)
+            self.net_ = self._make_net(module, len(X), train_split, n_classes, seed, device)
             self.net_.fit({"x": X, "lengths": lengths}, targets)
         self.n_iter_ = len(self.net_.history)
         self.loss_curve_ = list(self.net_.history[:, "train_loss"])
@@ -285,6 +291,34 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         ]
         return np.concatenate(outputs, axis=0)
 
+    # -- persistence: weights as plain arrays, settings as plain values ----------
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never strip the live object
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_module_state"] = {
+                name: tensor.detach().cpu().numpy()
+                for name, tensor in net.module_.state_dict().items()
+            }
+            state["_history"] = [
+                {key: _plain(value) for key, value in row.items() if key != "batches"}
+                for row in net.history
+            ]
+        return state
+
+    def __setstate__(self, state):
+        module_state = state.pop("_module_state", None)
+        history = state.pop("_history", None)
+        super().__setstate__(state)
+        if module_state is not None:
+            module = NoisyRNN(**self._module_kwargs)
+            module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in module_state.items()})
+            n_classes = len(self.classes_) if hasattr(self, "classes_") else 0
+            device = resolve_device(self.device)
+            self.net_ = self._make_net(module.to(device), 1, None, n_classes, 0, device)
+            self.net_.initialize()
+            self.net_.history = History(history)
+
     @property
     def module_(self):
         """The fitted torch module (:class:`sknrnn._sde.NoisyRNN`)."""
@@ -299,3 +333,12 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
 def _silent(*args, **kwargs):
     pass
+
+
+def _plain(value):
+    """A history entry as plain Python values (no numpy or torch scalars)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.generic, torch.Tensor)):
+        return value.item()
+    return value

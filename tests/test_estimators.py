@@ -217,19 +217,31 @@ def test_joblib_roundtrip_gives_identical_predictions(fitted, tmp_path):
 
 
 def test_model_saved_for_cuda_predicts_on_cpu_only_machine(fitted, monkeypatch):
-    """A model whose net says "cuda" falls back to the CPU where CUDA is absent."""
+    """A model trained with device="cuda" loads and predicts where CUDA is absent."""
     import torch
 
     clf, X, _ = fitted
     expected = clf.predict_proba(X)
-    buffer = io.BytesIO()
-    pickle.dump(clf, buffer)
-    buffer.seek(0)
-    loaded = pickle.load(buffer)
+    on_cuda = pickle.loads(pickle.dumps(clf))
+    on_cuda.device = "cuda"  # what a model fitted on a GPU machine carries
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = pickle.loads(pickle.dumps(on_cuda))
+    assert loaded.net_.device == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    # a net that still says "cuda" at predict time moves to the CPU as well
     loaded.net_.device = "cuda"
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
     assert loaded.net_.device == "cpu"
+
+
+def test_saved_state_holds_plain_arrays_not_torch_objects(fitted):
+    clf = fitted[0]
+    state = clf.__getstate__()
+    assert "net_" not in state
+    assert all(isinstance(v, np.ndarray) for v in state["_module_state"].values())
+    assert [row["epoch"] for row in state["_history"]] == list(range(1, clf.n_iter_ + 1))
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert loaded.net_.history[:, "train_loss"] == clf.net_.history[:, "train_loss"]
 
 
 def test_verbose_prints_one_line_per_epoch_and_silent_otherwise(capsys):
