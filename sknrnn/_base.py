@@ -71,6 +71,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str],
+        "warm_start": ["boolean"],
+        "callbacks": [list, None],
     }
 
     @abstractmethod
@@ -98,6 +100,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         random_state,
         verbose,
         device,
+        warm_start,
+        callbacks,
     ):
         self.hidden_size = hidden_size
         self.noise_type = noise_type
@@ -120,11 +124,17 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.warm_start = warm_start
+        self.callbacks = callbacks
 
     # -- what the subclasses define -----------------------------------------
     @abstractmethod
-    def _prepare_targets(self, y):
-        """Validate and encode y for training; return ``(targets, n_outputs)``."""
+    def _prepare_targets(self, y, *, reset, classes=None):
+        """Validate and encode y for training; return ``(targets, n_outputs)``.
+
+        ``reset=True`` learns the encoding (classes, target scaling) from y (or
+        from ``classes``); ``reset=False`` applies the one learned before.
+        """
 
     @abstractmethod
     def _criterion(self):
@@ -215,6 +225,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                     ),
                 )
             )
+        for i, callback in enumerate(self.callbacks or []):
+            if isinstance(callback, tuple):
+                callbacks.append(callback)
+            else:
+                callbacks.append((f"user_{i}_{type(callback).__name__}", callback))
         return callbacks
 
     def _train_split(self, n_samples, n_classes, seed):
@@ -236,6 +251,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def fit(self, X, y):
         """Fit the model to sequences X and targets y.
 
+        With ``warm_start=True`` and a fitted model, training goes on from the
+        current weights for ``max_iter`` more epochs.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
@@ -248,16 +266,35 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
+        restart = not (self.warm_start and hasattr(self, "net_"))
+        return self._fit(X, y, epochs=self.max_iter, reset=restart)
+
+    def _partial_fit(self, X, y, classes=None):
+        if not hasattr(self, "net_"):
+            self._validate_params()
+            return self._fit(X, y, epochs=1, reset=True, classes=classes, incremental=True)
+        return self._fit(X, y, epochs=1, reset=False, classes=classes, incremental=True)
+
+    def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False):
         self._noise_levels()
-        X, lengths = check_sequences(self, X, reset=True)
-        targets, n_outputs = self._prepare_targets(y)
+        X, lengths = check_sequences(self, X, reset=reset)
+        targets, n_outputs = self._prepare_targets(y, reset=reset, classes=classes)
         if len(targets) != len(X):
             raise ValueError(
                 f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
             )
+        Xd = {"x": X, "lengths": lengths}
+        if not reset:
+            # Go on from the current weights; reseed so that each call draws new noise.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self._seed + self.n_iter_)
+                self.net_.partial_fit(Xd, targets, epochs=epochs)
+            return self._record_history()
+
         n_classes = n_outputs if hasattr(self, "classes_") else 0
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train_split = self._train_split(len(X), n_classes, seed)
+        self._seed = seed
+        train_split = None if incremental else self._train_split(len(X), n_classes, seed)
 
         observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
         values = X[observed]  # (n_observed_steps, n_channels)
@@ -272,7 +309,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 torch.cuda.manual_seed_all(seed)
             module = self._build_module(X.shape[1], X.shape[2], n_outputs, x_mean, x_scale)
             self.net_ = self._make_net(module, len(X), train_split, n_classes, seed, device)
-            self.net_.fit({"x": X, "lengths": lengths}, targets)
+            self.net_.initialize()
+            self.net_.partial_fit(Xd, targets, epochs=epochs)
+        return self._record_history()
+
+    def _record_history(self):
         self.n_iter_ = len(self.net_.history)
         self.loss_curve_ = list(self.net_.history[:, "train_loss"])
         return self

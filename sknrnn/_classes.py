@@ -3,7 +3,6 @@
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
@@ -88,6 +87,14 @@ _PARAMS_DOC = """
     device : str, default="auto"
         Torch device. ``"auto"`` uses CUDA when available; a model trained on
         CUDA predicts on a CPU-only machine.
+
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted model goes on from its weights for
+        ``max_iter`` more epochs instead of starting anew.
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``), or
+        ``(name, callback)`` pairs, added to the training loop.
 """
 
 _ATTRS_DOC = """
@@ -174,6 +181,8 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         random_state=None,
         verbose=0,
         device="auto",
+        warm_start=False,
+        callbacks=None,
     ):
         super().__init__(
             hidden_size,
@@ -197,9 +206,31 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             random_state=random_state,
             verbose=verbose,
             device=device,
+            warm_start=warm_start,
+            callbacks=callbacks,
         )
 
-    def _prepare_targets(self, y):
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch on (X, y), from the current weights.
+
+        The first call initializes the model (like ``fit``, without early
+        stopping) and needs every class, in ``y`` or in ``classes``. The
+        learning-rate schedule counts epochs across calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes, required on the first call when y lacks some.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._partial_fit(X, y, classes=classes)
+
+    def _prepare_targets(self, y, *, reset, classes=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -207,14 +238,21 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             )
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
+        if reset:
+            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"y contains only one class ({self.classes_[0]!r}); a classifier needs at "
+                    "least two classes in the training data (or pass classes= to partial_fit)."
+                )
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
             raise ValueError(
-                f"y contains only one class ({self.classes_[0]!r}); a classifier needs at least "
-                "two classes in the training data."
+                f"y has labels {unseen[:5].tolist()} that are not in classes_ "
+                f"{self.classes_[:10].tolist()}: pass every class to the first partial_fit "
+                "call (classes=...) or fit anew."
             )
-        return encoder.transform(y).astype(np.int64), len(self.classes_)
+        return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
 
     def _criterion(self):
         return torch.nn.CrossEntropyLoss
@@ -310,6 +348,8 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         random_state=None,
         verbose=0,
         device="auto",
+        warm_start=False,
+        callbacks=None,
     ):
         super().__init__(
             hidden_size,
@@ -333,9 +373,29 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
             random_state=random_state,
             verbose=verbose,
             device=device,
+            warm_start=warm_start,
+            callbacks=callbacks,
         )
 
-    def _prepare_targets(self, y):
+    def partial_fit(self, X, y):
+        """Train for one epoch on (X, y), from the current weights.
+
+        The first call initializes the model (like ``fit``, without early
+        stopping) and sets the target scaling from its y. The learning-rate
+        schedule counts epochs across calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : object
+        """
+        return self._partial_fit(X, y)
+
+    def _prepare_targets(self, y, *, reset, classes=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -344,13 +404,18 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim not in (1, 2):
             raise ValueError(f"y must be 1D or 2D; got an array of shape {y.shape}.")
-        self._y_ndim = y.ndim
         y2 = y.reshape(len(y), -1)
-        self._y_mean = y2.mean(axis=0)
-        scale = y2.std(axis=0)
-        scale[scale < 1e-12] = 1.0
-        self._y_scale = scale
-        return ((y2 - self._y_mean) / scale).astype(np.float32), y2.shape[1]
+        if reset:
+            self._y_ndim = y.ndim
+            self._y_mean = y2.mean(axis=0)
+            scale = y2.std(axis=0)
+            scale[scale < 1e-12] = 1.0
+            self._y_scale = scale
+        elif y2.shape[1] != len(self._y_mean):
+            raise ValueError(
+                f"y has {y2.shape[1]} outputs but the model was fitted with {len(self._y_mean)}."
+            )
+        return ((y2 - self._y_mean) / self._y_scale).astype(np.float32), y2.shape[1]
 
     def _criterion(self):
         return torch.nn.MSELoss
