@@ -158,12 +158,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="1 seed, few epochs, subset of digits")
     parser.add_argument("--max-iter", type=int, default=None)
-    parser.add_argument("--hidden-size", type=int, default=32)
+    parser.add_argument("--hidden-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--datasets", nargs="*", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     seeds = range(1 if args.quick else args.seeds)
-    max_iter = args.max_iter or (10 if args.quick else 60)
+    max_iter = args.max_iter or (10 if args.quick else 100)
     grid = [0.1] if args.quick else [0.05, 0.2]
     n_repeats = 1 if args.quick else 3
     Rocket = minirocket()
@@ -179,10 +180,12 @@ def main(argv=None):
     for dname, (Xtr, ytr, Xte, yte) in sets.items():
         start = time.perf_counter()
         results, chosen = {}, {}
-        batch_size = 16 if len(Xtr) < 200 else 64  # several steps an epoch on the UCR sets
+        lr = NoisyRNNClassifier().learning_rate_init  # the LSTM peer trains with the same settings
+        batch_size = args.batch_size
         for seed in seeds:
+            # sknrnn's defaults (learning rate, schedule, clipping, dt) but for the size and epochs
             common = dict(hidden_size=args.hidden_size, max_iter=max_iter, batch_size=batch_size,
-                          learning_rate_init=0.01, random_state=seed)
+                          random_state=seed)
             models = {}
             for noise_type in ["additive", "multiplicative", "mixed"]:
                 level = select_noise(noise_type, grid, common, Xtr, ytr, seed)
@@ -191,7 +194,7 @@ def main(argv=None):
                     noise_type=noise_type, noise_level=level, **common)
             models["Lipschitz RNN"] = NoisyRNNClassifier(noise_type="none", **common)
             models["LSTM"] = LSTMClassifier(args.hidden_size, max_iter=max_iter,
-                                            batch_size=batch_size, learning_rate_init=0.01, random_state=seed)
+                                            batch_size=batch_size, learning_rate_init=lr, random_state=seed)
             if Rocket is not None:
                 models["MiniRocket"] = Rocket(random_state=seed)
             for name, model in models.items():

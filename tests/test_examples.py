@@ -32,3 +32,14 @@ def test_diagnostics_example():
     assert "| Lipschitz RNN (no noise) |" in result.stdout
     assert "| NRNN (multiplicative 0.2) |" in result.stdout
     assert "mean Lyapunov exponent" in result.stdout
+
+
+def test_noise_search_example():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "noise_search.py"), "--fast"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "selected by accuracy under white noise 0.5" in result.stdout
+    assert "identical predictions: True" in result.stdout
