@@ -21,7 +21,7 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 
 from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN
-from ._validation import check_sequences
+from ._validation import check_sequences, check_times
 
 # Batches of this many sequences at prediction time: memory stays flat on any n.
 _PREDICT_BATCH = 1024
@@ -248,7 +248,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     # -- fit / predict --------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, times=None):
         """Fit the model to sequences X and targets y.
 
         With ``warm_start=True`` and a fitted model, training goes on from the
@@ -260,6 +260,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             Sequences; unequal lengths are NaN-padded at the end.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation time of each step (irregular sampling), strictly
+            increasing along each sequence, NaN at padded steps. The step that
+            reads observation ``k`` then spans ``dt * (t_k - t_{k-1}) /
+            time_step_``, where ``time_step_`` is the median spacing of these
+            times. None: evenly spaced steps. A model fitted with times needs
+            times at prediction too.
 
         Returns
         -------
@@ -267,23 +274,51 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         restart = not (self.warm_start and hasattr(self, "net_"))
-        return self._fit(X, y, epochs=self.max_iter, reset=restart)
+        return self._fit(X, y, epochs=self.max_iter, reset=restart, times=times)
 
-    def _partial_fit(self, X, y, classes=None):
+    def _partial_fit(self, X, y, classes=None, times=None):
         if not hasattr(self, "net_"):
             self._validate_params()
-            return self._fit(X, y, epochs=1, reset=True, classes=classes, incremental=True)
-        return self._fit(X, y, epochs=1, reset=False, classes=classes, incremental=True)
+            return self._fit(
+                X, y, epochs=1, reset=True, classes=classes, incremental=True, times=times
+            )
+        return self._fit(X, y, epochs=1, reset=False, classes=classes, incremental=True, times=times)
 
-    def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False):
-        self._noise_levels()
+    def _inputs(self, X, times, *, reset):
+        """Validated X (and times) as the dict of arrays that the net's module takes."""
         X, lengths = check_sequences(self, X, reset=reset)
+        inputs = {"x": X, "lengths": lengths}
+        fitted_with_times = getattr(self, "time_step_", None) is not None
+        if reset:
+            self.time_step_ = None
+        elif times is None and fitted_with_times:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted with observation times: pass times= "
+                "here too. In GridSearchCV or cross_validate, enable metadata routing "
+                "(sklearn.set_config(enable_metadata_routing=True)) and request them: "
+                "estimator.set_fit_request(times=True).set_score_request(times=True)."
+            )
+        elif times is not None and not fitted_with_times:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted without observation times (evenly "
+                "spaced steps), so times have no spacing to refer to: fit with times= to "
+                "use them, or leave them out here."
+            )
+        if times is not None:
+            inputs["step_scale"], self.time_step_ = check_times(
+                times, X.shape[1], lengths, time_step=None if reset else self.time_step_
+            )
+        return inputs
+
+    def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, times=None):
+        self._noise_levels()
+        Xd = self._inputs(X, times, reset=reset)
+        X, lengths = Xd["x"], Xd["lengths"]
         targets, n_outputs = self._prepare_targets(y, reset=reset, classes=classes)
         if len(targets) != len(X):
             raise ValueError(
                 f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
             )
-        Xd = {"x": X, "lengths": lengths}
         if not reset:
             # Go on from the current weights; reseed so that each call draws new noise.
             with torch.random.fork_rng(devices=[]):
@@ -318,9 +353,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.loss_curve_ = list(self.net_.history[:, "train_loss"])
         return self
 
-    def _forward(self, X):
+    def _forward(self, X, times=None):
         """Deterministic outputs (eval mode) as a float64 array, streamed in batches."""
-        X, lengths = check_sequences(self, X, reset=False)
+        inputs = self._inputs(X, times, reset=False)
         net = self.net_
         device = resolve_device(net.device)
         if device != net.device:
@@ -328,7 +363,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             net.module_.to(device)
         outputs = [
             out.detach().to("cpu", torch.float64).numpy()
-            for out in net.forward_iter({"x": X, "lengths": lengths}, training=False)
+            for out in net.forward_iter(inputs, training=False)
         ]
         return np.concatenate(outputs, axis=0)
 

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
@@ -107,6 +108,10 @@ _ATTRS_DOC = """
     n_channels_in_ : int
         Number of channels of the sequences seen in fit.
 
+    time_step_ : float or None
+        Median spacing of the observation times given to fit (the unit of the
+        integration step); None when fit had no times.
+
     n_iter_ : int
         Number of epochs run.
 
@@ -210,7 +215,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             callbacks=callbacks,
         )
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
         The first call initializes the model (like ``fit``, without early
@@ -223,12 +228,14 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
             All the classes, required on the first call when y lacks some.
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times (see ``fit``): on every call or on none.
 
         Returns
         -------
         self : object
         """
-        return self._partial_fit(X, y, classes=classes)
+        return self._partial_fit(X, y, classes=classes, times=times)
 
     def _prepare_targets(self, y, *, reset, classes=None):
         if y is None:
@@ -257,36 +264,60 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     def _criterion(self):
         return torch.nn.CrossEntropyLoss
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, times=None):
         """Class probabilities of the sequences in X.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times, required when the model was fitted with times
+            (see ``fit``).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``; each row sums to one.
         """
-        logits = self._forward(X)
+        logits = self._forward(X, times)
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
-    def predict(self, X):
+    def predict(self, X, times=None):
         """Predicted class of each sequence in X.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times, required when the model was fitted with times
+            (see ``fit``).
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
         """
-        indices = np.argmax(self._forward(X), axis=1)
+        indices = np.argmax(self._forward(X, times), axis=1)
         return self.classes_[indices]
+
+    def score(self, X, y, sample_weight=None, times=None):
+        """Accuracy on (X, y), as ``ClassifierMixin.score``, with optional times.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times, required when the model was fitted with times
+            (see ``fit``).
+
+        Returns
+        -------
+        score : float
+        """
+        return accuracy_score(y, self.predict(X, times), sample_weight=sample_weight)
 
 
 class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
@@ -377,7 +408,7 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
             callbacks=callbacks,
         )
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
         The first call initializes the model (like ``fit``, without early
@@ -388,12 +419,14 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times (see ``fit``): on every call or on none.
 
         Returns
         -------
         self : object
         """
-        return self._partial_fit(X, y)
+        return self._partial_fit(X, y, times=times)
 
     def _prepare_targets(self, y, *, reset, classes=None):
         if y is None:
@@ -420,20 +453,41 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
     def _criterion(self):
         return torch.nn.MSELoss
 
-    def predict(self, X):
+    def predict(self, X, times=None):
         """Predicted targets of the sequences in X.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times, required when the model was fitted with times
+            (see ``fit``).
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Same number of dimensions as the y given to fit.
         """
-        y = self._forward(X) * self._y_scale + self._y_mean
+        y = self._forward(X, times) * self._y_scale + self._y_mean
         return y.ravel() if self._y_ndim == 1 else y
+
+    def score(self, X, y, sample_weight=None, times=None):
+        """R^2 on (X, y), as ``RegressorMixin.score``, with optional times.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times, required when the model was fitted with times
+            (see ``fit``).
+
+        Returns
+        -------
+        score : float
+        """
+        return r2_score(y, self.predict(X, times), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

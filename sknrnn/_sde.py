@@ -34,6 +34,12 @@ the deterministic recursion (the Lipschitz RNN).
 A linear encoder (U, b) feeds the input and a linear decoder reads the final
 hidden state. Sequences shorter than the padded length keep their state once
 they end: padded steps do not move it.
+
+Irregular sampling: the step that reads observation k may be scaled per sample,
+``dt_k = dt * r_k`` with ``r_k > 0`` (the time elapsed since the previous
+observation, in units of the usual spacing); drift and noise then follow the
+SDE over that interval (``dt_k f`` and ``sqrt(dt_k) sigma xi``). ``r = 1``
+everywhere is the evenly sampled recursion above.
 """
 
 import math
@@ -92,9 +98,13 @@ class NoisyRNN(nn.Module):
 
     Shape
     -----
-    ``forward(x, lengths=None)``: ``x`` is ``(batch, T, input_size)`` (batch first),
-    ``lengths`` an integer tensor ``(batch,)`` of the valid steps of each
-    sequence (all ``T`` when None). The output is ``(batch, output_size)``.
+    ``forward(x, lengths=None, step_scale=None)``: ``x`` is ``(batch, T, input_size)``
+    (batch first), ``lengths`` an integer tensor ``(batch,)`` of the valid steps of
+    each sequence (all ``T`` when None), ``step_scale`` a positive tensor
+    ``(batch, T)`` scaling the step that reads each observation (irregular
+    sampling; 1 everywhere when None). The output is ``(batch, output_size)``.
+    Uneven ``step_scale`` runs the reference loop (the fused recursion assumes one
+    step per unit).
     """
 
     def __init__(
@@ -200,14 +210,16 @@ class NoisyRNN(nn.Module):
         """Standardize the input and apply the encoder: ``(B, T, C) -> (B, T, N)``."""
         return self.encoder((x - self.x_mean) / self.x_scale)
 
-    def final_state(self, x, lengths=None):
+    def final_state(self, x, lengths=None, step_scale=None):
         """Integrate the SDE over the sequences and return the last valid state ``(B, N)``."""
         u_all = self.encode(x)
         batch, n_steps = u_all.shape[0], u_all.shape[1]
         K = self._stacked_weight()
         dt = self.step_size()
         noisy = self.training and self.is_noisy
-        if self.fused and self.solver == "euler":
+        if step_scale is not None and bool((step_scale == 1).all()):
+            step_scale = None
+        if self.fused and self.solver == "euler" and step_scale is None:
             return euler_final_state(
                 u_all, K, dt, lengths,
                 self.noise_additive if noisy else 0.0,
@@ -218,11 +230,13 @@ class NoisyRNN(nn.Module):
         if lengths is not None and bool((lengths < n_steps).any()):
             steps = torch.arange(n_steps, device=u_all.device)
             active = (steps[None, :] < lengths[:, None]).unsqueeze(-1).unbind(1)
+        # Per-sample steps (B, T, N) for irregular sampling, else the same step throughout.
+        dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
         for k, u in enumerate(u_all.unbind(1)):
             xi = torch.randn_like(h) if noisy else None
-            h_next = self.sde_step(h, u, dt, K, xi)
+            h_next = self.sde_step(h, u, dts[k], K, xi)
             h = h_next if active is None else torch.where(active[k], h_next, h)
         return h
 
-    def forward(self, x, lengths=None):
-        return self.decoder(self.final_state(x, lengths))
+    def forward(self, x, lengths=None, step_scale=None):
+        return self.decoder(self.final_state(x, lengths, step_scale))

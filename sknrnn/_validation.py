@@ -12,6 +12,9 @@ Layout of X
 Sequences of different lengths are padded at the end with NaN (see
 :func:`pad_sequences`); the padded steps do not move the hidden state. NaN
 anywhere else is an error: impute it first.
+
+Observation times (irregular sampling) are an optional ``(n_samples,
+n_timesteps)`` array beside X, checked by :func:`check_times`.
 """
 
 import numpy as np
@@ -164,3 +167,60 @@ def _padding_lengths(X):
             "sklearn.impute.SimpleImputer or by interpolating along time)."
         )
     return lengths.astype(np.int64)
+
+
+def check_times(times, n_steps, lengths, *, time_step=None):
+    """Validate observation times and return ``(step_scale, time_step)``.
+
+    ``times[i, k]`` is when step ``k`` of sequence ``i`` was observed (any unit;
+    NaN or anything at padded steps). The step that reads observation ``k`` spans
+    the time since observation ``k - 1``, in units of ``time_step``: the median
+    spacing of the times given to fit (``time_step=None`` learns it here). The
+    first step spans one unit. ``step_scale`` is float32 ``(n_samples,
+    n_timesteps)``, 1 at the first and at padded steps.
+    """
+    try:
+        times = np.asarray(times, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"times must be a numeric array of shape (n_samples, n_timesteps); {exc}."
+        ) from exc
+    n_samples = len(lengths)
+    if times.shape != (n_samples, n_steps):
+        raise ValueError(
+            f"times has shape {times.shape} but X has {n_samples} sequences of {n_steps} "
+            f"steps: pass one observation time per step, times of shape ({n_samples}, {n_steps}) "
+            "(NaN at padded steps)."
+        )
+    observed = np.arange(n_steps)[None, :] < lengths[:, None]
+    if not np.isfinite(times[observed]).all():
+        rows = np.flatnonzero((~np.isfinite(times) & observed).any(axis=1))[:5].tolist()
+        raise ValueError(
+            f"times has NaN or infinite values at observed steps (rows {rows}): every observed "
+            "step needs its time (NaN is allowed only where X is padded)."
+        )
+    with np.errstate(invalid="ignore"):  # padded steps may hold NaN or inf
+        gaps = np.diff(times, axis=1)
+    pairs = observed[:, 1:]
+    if (gaps[pairs] <= 0).any():
+        rows = np.flatnonzero(((gaps <= 0) & pairs).any(axis=1))[:5].tolist()
+        raise ValueError(
+            f"times must increase strictly along each sequence; rows {rows} do not. Sort the "
+            "steps by time and merge observations made at the same time."
+        )
+    if time_step is None:
+        time_step = float(np.median(gaps[pairs])) if pairs.any() else 1.0
+    scale = np.ones((n_samples, n_steps))
+    with np.errstate(invalid="ignore"):
+        scale[:, 1:] = np.where(pairs, gaps / time_step, 1.0)
+    return scale.astype(np.float32), time_step
+
+
+def check_even_steps(estimator, caller):
+    """Error for tools that integrate evenly spaced steps, given a model fitted with times."""
+    if getattr(estimator, "time_step_", None) is not None:
+        raise ValueError(
+            f"{caller} integrates evenly spaced steps, but this {type(estimator).__name__} was "
+            "fitted with observation times (irregular sampling), which it does not take. Use "
+            "a model fitted without times."
+        )

@@ -41,7 +41,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNoisyRNN
-from ._validation import check_sequences
+from ._validation import check_even_steps, check_sequences
 
 __all__ = ["stability_margin", "stability_report", "lyapunov_exponent"]
 
@@ -296,6 +296,7 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
         raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
     est = _final_estimator(estimator, require_passthrough=True, caller="lyapunov_exponent")
     X32, lengths = check_sequences(est, X, reset=False)
+    check_even_steps(est, "lyapunov_exponent")
     module = est.module_
     aA, W, dt = _matrices(module)
     device = next(module.parameters()).device

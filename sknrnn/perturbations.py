@@ -33,7 +33,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNoisyRNN, resolve_device
-from ._validation import check_sequences
+from ._validation import check_even_steps, check_sequences
 
 __all__ = ["white_noise", "multiplicative_noise", "salt_and_pepper", "fgsm", "pgd"]
 
@@ -272,6 +272,7 @@ def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, ra
     bound = eps * _channel_scale(X3, scale)  # (n_channels,), in units of X
     step = bound * (step_size / eps if eps > 0 else 0.0)
     X32, lengths = check_sequences(est, X, reset=False)
+    check_even_steps(est, "fgsm and pgd")
     targets, loss_fn = _targets(est, y, len(X32))
     rng = check_random_state(random_state)
 

@@ -20,20 +20,24 @@ def _module(noise_type="none", solver="euler", add=0.0, mult=0.0, seed=0, **kw):
     return m
 
 
-def _reference(m, x, xi=None, length=None):
-    """The recursion of nrnn.md section 2 for one sequence, one scalar at a time."""
+def _reference(m, x, xi=None, length=None, scale=None):
+    """The recursion of nrnn.md section 2 for one sequence, one scalar at a time.
+
+    ``scale[k]`` multiplies the step that reads observation k (irregular sampling).
+    """
     p = {k: v.detach().numpy() for k, v in m.named_parameters()}
     p.update({k: v.detach().numpy() for k, v in m.named_buffers()})
     MA, MW = p["M_A"], p["M_W"]
     n = MA.shape[0]
     A = m.beta * (MA - MA.T) + (1 - m.beta) * (MA + MA.T) - m.gamma_a * np.eye(n)
     W = m.beta * (MW - MW.T) + (1 - m.beta) * (MW + MW.T) - m.gamma_w * np.eye(n)
-    dt = np.log1p(np.exp(p["raw_dt"]))
+    dt_unit = np.log1p(np.exp(p["raw_dt"]))
     U, b = p["encoder.weight"], p["encoder.bias"]
     s1, s2 = m.noise_additive, m.noise_multiplicative
     h = np.zeros(n)
     length = len(x) if length is None else length
     for k in range(length):
+        dt = dt_unit * (1.0 if scale is None else scale[k])
         u = U @ ((x[k] - p["x_mean"]) / p["x_scale"]) + b
 
         def f(v):
@@ -103,6 +107,45 @@ def test_noise_only_in_training_mode():
     # noise level 0 is the deterministic Lipschitz RNN, also in training mode
     m0 = _module("additive", add=0.0).train()
     assert torch.equal(m0(x), m0.eval()(x))
+
+
+@pytest.mark.parametrize("solver", ["euler", "midpoint"])
+def test_irregular_steps_match_reference(solver):
+    """Per-sample step scales: drift over dt * r_k, noise sqrt(dt * r_k) sigma xi."""
+    m = _module("mixed", solver, add=0.3, mult=0.2)
+    x = torch.randn(3, 6, 2, dtype=torch.float64)
+    scale = torch.rand(3, 6, dtype=torch.float64) * 2 + 0.1
+    lengths = torch.tensor([6, 4, 6])
+    m.eval()
+    out = m(x, lengths, scale).detach().numpy()
+    expected = np.stack(
+        [_reference(m, x[i].numpy(), length=int(n), scale=scale[i].numpy())
+         for i, n in enumerate(lengths)]
+    )
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    # with noise: the loop draws xi step by step, as randn_like of the state
+    m.train()
+    torch.manual_seed(3)
+    out = m(x, None, scale).detach().numpy()
+    torch.manual_seed(3)
+    xi = torch.stack([torch.randn(3, 3, dtype=torch.float64) for _ in range(6)], dim=1)
+    expected = np.stack(
+        [_reference(m, x[i].numpy(), xi[i].numpy(), scale=scale[i].numpy()) for i in range(3)]
+    )
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_unit_step_scale_is_the_evenly_sampled_recursion():
+    m = _module("additive", add=0.5).eval()
+    x = torch.randn(4, 7, 2, dtype=torch.float64)
+    lengths = torch.tensor([7, 3, 7, 5])
+    ones = torch.ones(4, 7, dtype=torch.float64)
+    assert torch.equal(m(x, lengths, ones), m(x, lengths))
+    # a constant scale c is the same as a step c times larger
+    m2 = _module("additive", add=0.5).eval()
+    with torch.no_grad():
+        m2.raw_dt.copy_(torch.log(torch.expm1(2.0 * m.step_size())))
+    torch.testing.assert_close(m(x, lengths, 2.0 * ones), m2(x, lengths), rtol=1e-9, atol=1e-12)
 
 
 def test_padded_steps_do_not_move_the_state():
