@@ -43,3 +43,29 @@ def test_noise_search_example():
     assert result.returncode == 0, result.stderr
     assert "selected by accuracy under white noise 0.5" in result.stdout
     assert "identical predictions: True" in result.stdout
+
+
+def test_scaling_out_example():
+    pytest.importorskip("distributed")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "scaling_out.py"), "--fast"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 workers, torch threads per worker: [1, 1]" in result.stdout
+    assert "best params on Dask: {'noise_level': 0.1, 'noise_type': " in result.stdout
+    assert "cv_results_ on Dask equal to the local run: True" in result.stdout
+
+
+def test_saving_models_example():
+    pytest.importorskip("skops")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "saving_models.py"), "--fast"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "joblib: identical predictions: True" in result.stdout
+    assert "skops: types to trust: ['sknrnn._classes.NoisyRNNClassifier']" in result.stdout
+    assert "skops: identical predictions: True" in result.stdout
