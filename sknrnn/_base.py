@@ -380,20 +380,39 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 {key: _plain(value) for key, value in row.items() if key != "batches"}
                 for row in net.history
             ]
+            # What training more after a load needs to go on exactly as without the
+            # save: the optimizer's state (Adam's moments, the scheduled learning rate)
+            # and the state of the shuffling generator, as arrays and plain values.
+            state["_optimizer_state"] = _to_arrays(net.optimizer_.state_dict())
+            state["_shuffle_state"] = net.iterator_train__generator.get_state().numpy()
         return state
 
     def __setstate__(self, state):
         module_state = state.pop("_module_state", None)
         history = state.pop("_history", None)
+        optimizer_state = state.pop("_optimizer_state", None)
+        shuffle_state = state.pop("_shuffle_state", None)
         super().__setstate__(state)
         if module_state is not None:
-            module = NoisyRNN(**self._module_kwargs)
-            module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in module_state.items()})
+            # Built without initialization (on the meta device, then given the saved
+            # weights): loading draws nothing from torch's random generator, so it cannot
+            # disturb a fit running meanwhile in another thread.
+            with torch.device("meta"):
+                module = NoisyRNN(**self._module_kwargs)
+            module.load_state_dict(
+                {k: torch.from_numpy(np.array(v)) for k, v in module_state.items()}, assign=True
+            )
             n_classes = len(self.classes_) if hasattr(self, "classes_") else 0
             device = resolve_device(self.device)
-            self.net_ = self._make_net(module.to(device), 1, None, n_classes, 0, device)
+            self.net_ = self._make_net(
+                module.to(device), self.batch_size, None, n_classes, self._seed, device
+            )
             self.net_.initialize()
             self.net_.history = History(history)
+            if optimizer_state is not None:
+                self.net_.optimizer_.load_state_dict(_to_tensors(optimizer_state))
+            if shuffle_state is not None:
+                self.net_.iterator_train__generator.set_state(torch.from_numpy(np.array(shuffle_state)))
 
     @property
     def module_(self):
@@ -409,6 +428,28 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
 def _silent(*args, **kwargs):
     pass
+
+
+def _to_arrays(value):
+    """A nested state (dicts, lists, tensors) with every tensor as a NumPy array."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, dict):
+        return {key: _to_arrays(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_arrays(v) for v in value)
+    return value
+
+
+def _to_tensors(value):
+    """The inverse of ``_to_arrays``."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value))
+    if isinstance(value, dict):
+        return {key: _to_tensors(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_tensors(v) for v in value)
+    return value
 
 
 def _plain(value):

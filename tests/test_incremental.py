@@ -88,3 +88,38 @@ def test_skops_secure_persistence(tmp_path):
     loaded = sio.load(path, trusted=untrusted)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     assert json.loads(schema)
+
+
+@pytest.mark.parametrize("fmt", ["joblib", "skops"])
+def test_training_goes_on_after_a_load_as_without_it(tmp_path, fmt):
+    """Optimizer state, learning-rate schedule and shuffling survive a save and load."""
+    X, y = _data()
+    clf = NoisyRNNClassifier(**FAST, batch_size=32).fit(X, y)
+    path = tmp_path / f"model.{fmt}"
+    if fmt == "joblib":
+        import joblib
+
+        joblib.dump(clf, path)
+        loaded = joblib.load(path)
+    else:
+        sio = pytest.importorskip("skops.io")
+        sio.dump(clf, path)
+        loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    for model in (clf, loaded):
+        model.partial_fit(X, y)
+        model.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert loaded.n_iter_ == clf.n_iter_ == FAST["max_iter"] + 3
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_loading_draws_nothing_from_torchs_generator():
+    """A load never disturbs a fit running meanwhile (e.g. on a Dask worker)."""
+    import pickle
+
+    import torch
+
+    blob = pickle.dumps(NoisyRNNClassifier(hidden_size=8, max_iter=1, random_state=0).fit(*_data()))
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    pickle.loads(blob)
+    assert torch.equal(torch.get_rng_state(), before)
