@@ -39,9 +39,36 @@ the first ``b_k`` rows and a step only touches those rows (as a packed
 sequence does). A sequence that ends at step ``L`` keeps ``h_L``: the forward
 pass reads it there, and the backward pass injects its gradient there.
 
+Irregular sampling: with a per-sample, per-step scale ``r_k > 0`` (``step_scale``,
+shape ``(B, T)``) the step that reads observation ``k`` is ``dt_k = dt * r_k``:
+
+    h_{k+1} = h_k + dt_k * (a A h_k) + dt_k * tanh(W h_k + u_k) + (s_1 + s_2 h_k) * sqrt(dt_k) xi_k
+
+The noise is pre-scaled per row, ``E_k = sqrt(r_k) sqrt(dt) xi_k``, so that the noise
+terms (and their part of ``dL/ddt``, ``E / (2 dt)``) keep the form above. The identity
+no longer folds into the stepping matrix (``r_k`` differs per row): with
+``M = (aA)^T diag(dt)`` (``K'`` without its identity),
+
+    h_{k+1} = h_k + r_k * (h_k @ M + dt * t_k) + s_1 E_k + s_2 h_k * E_k,
+
+and backward
+
+    p_k = g_{k+1} * r_k * dt * (1 - t_k^2)        (= dL/du_k)
+    g_k = g_{k+1} + (r_k g_{k+1}) @ M^T + p_k @ W + s_2 g_{k+1} * E_k
+
+    dL/dM   = sum_k h_k^T (r_k g_{k+1})           (then dL/dK and dL/ddt as above)
+    dL/ddt  = sum_rows(dL/dM * (aA)^T) + sum_{k,b} g_{k+1} * r_k * t_k
+              + sum_{k,b} g_{k+1} * (s_1 + s_2 h_k) * E_k / (2 dt)
+
+Without ``step_scale`` the recursion is the one with ``K'`` (no per-row scaling).
+Rows are permuted with the batch, like ``u``; the scale of steps past a
+sequence's end is never read.
+
 Noise: ``xi`` has the shape ``(T, B, N)`` and defaults to one
 ``torch.randn`` call; on the CPU this is the same stream as ``T`` draws of
-``(B, N)`` (the reference loop) whenever ``B * N`` is a multiple of 16.
+``(B, N)`` (the reference loop) whenever ``B * N`` is a multiple of 16. With
+``step_scale`` the draws are always those of the reference loop (``T`` draws of
+``(B, N)``, in one call when that gives the same numbers).
 """
 
 import torch
@@ -63,22 +90,40 @@ def _active_rows(lengths, batch, n_steps):
     return perm, sorted_lengths, active
 
 
-def _stepping_matrix(K, dt):
-    """``K' = [I + K[:, :N] diag(dt), K[:, N:]]``."""
+def _stepping_matrix(K, dt, identity=True):
+    """``K' = [I + K[:, :N] diag(dt), K[:, N:]]``, or ``[K[:, :N] diag(dt), K[:, N:]]``."""
     n = K.shape[0]
+    if not identity:
+        return torch.cat([K[:, :n] * dt, K[:, n:]], dim=1)
     eye = torch.eye(n, dtype=K.dtype, device=K.device)
     return torch.cat([torch.addcmul(eye, K[:, :n], dt), K[:, n:]], dim=1)
 
 
+def _step_scales(r, like):
+    """``(B, T)`` step scales as ``(T, B)`` in the dtype and on the device of ``like``."""
+    return r.detach().to(device=like.device, dtype=like.dtype).T
+
+
+def _standard_normal(n_steps, batch, n, like, stepwise):
+    """Gaussian draws ``(T, B, N)``; ``stepwise``: the numbers of ``T`` draws of ``(B, N)``."""
+    kw = dict(dtype=like.dtype, device=like.device)
+    if stepwise and (like.device.type != "cpu" or (batch * n) % 16):
+        return torch.stack([torch.randn(batch, n, **kw) for _ in range(n_steps)])
+    return torch.randn(n_steps, batch, n, **kw)
+
+
 class _EulerRecursion(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, u, K, dt, lengths, s1, s2, xi, own_xi=False):
+    def forward(ctx, u, K, dt, lengths, s1, s2, xi, own_xi=False, r=None):
         batch, n_steps, n = u.shape
         perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
         masked = perm is not None
         noisy = xi is not None and (s1 != 0.0 or s2 != 0.0)
-        Kp = _stepping_matrix(K, dt)
+        scaled = r is not None
+        # Ka is I + (aA)^T diag(dt), or (aA)^T diag(dt) (= M) with step scales.
+        Kp = _stepping_matrix(K, dt, identity=not scaled)
         Ka, Wt = Kp[:, :n], Kp[:, n:]
+        R = _step_scales(r, u) if scaled else None
 
         # Tb[k] starts as u_k, becomes W h_k + u_k, then t_k = tanh(W h_k + u_k).
         u_t = u.detach().transpose(0, 1)
@@ -90,10 +135,18 @@ class _EulerRecursion(torch.autograd.Function):
             u_t = u_t[:, perm_dev]
             if noisy:
                 E = E[:, perm_dev]
+            if scaled:
+                R = R[:, perm_dev]
         Tb = u_t.contiguous() if masked else u_t.clone(memory_format=torch.contiguous_format)
         if masked:  # rows past their end are never stepped: keep them finite (padding may be NaN)
             ended = torch.arange(batch)[None, :] >= torch.tensor(active)[:, None]
             Tb.masked_fill_(ended.to(u.device)[..., None], 0.0)
+            if scaled:
+                R = R.masked_fill(ended.to(u.device), 1.0)
+        if scaled:  # R[k]: (B, 1), the scale of each row's step k; E_k = sqrt(r_k dt) xi_k
+            R = R.contiguous().unsqueeze(-1)
+            if noisy:
+                E.mul_(R.sqrt())
         # H[k + 1] starts as the additive noise s1 E_k, then receives h_k K'[:, :N].
         if noisy and s1 != 0.0:
             H = torch.empty(n_steps + 1, batch, n, dtype=u.dtype, device=u.device)
@@ -104,16 +157,27 @@ class _EulerRecursion(torch.autograd.Function):
         mult = noisy and s2 != 0.0
         Hs, Ts = H.unbind(0), Tb.unbind(0)
         Es = E.unbind(0) if mult else None
+        if scaled:
+            Rs = R.unbind(0)
+            drift = torch.empty(batch, n, dtype=u.dtype, device=u.device)
         for k in range(n_steps):
             b = active[k]
             if b == batch:
                 h, t, h_next = Hs[k], Ts[k], Hs[k + 1]
+                if scaled:
+                    r_k, d = Rs[k], drift
             elif b == 0:
                 break
             else:
                 h, t, h_next = Hs[k][:b], Ts[k][:b], Hs[k + 1][:b]
+                if scaled:
+                    r_k, d = Rs[k][:b], drift[:b]
             t.addmm_(h, Wt).tanh_()
-            h_next.addmm_(h, Ka).addcmul_(t, dt)
+            if scaled:  # h_{k+1} = h_k + r_k (h_k M + dt t_k) + noise
+                torch.mm(h, Ka, out=d).addcmul_(t, dt)
+                h_next.addcmul_(d, r_k).add_(h)
+            else:
+                h_next.addmm_(h, Ka).addcmul_(t, dt)
             if mult:
                 h_next.addcmul_(h, Es[k][:b], value=s2)
         if masked:
@@ -123,7 +187,7 @@ class _EulerRecursion(torch.autograd.Function):
         else:
             out = H[n_steps].clone()
 
-        ctx.save_for_backward(K, dt, Kp, H, Tb, E)
+        ctx.save_for_backward(K, dt, Kp, H, Tb, E, R)
         ctx.perm = perm
         ctx.active = active
         ctx.s1, ctx.s2 = s1, s2
@@ -132,11 +196,12 @@ class _EulerRecursion(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        K, dt, Kp, H, Tb, E = ctx.saved_tensors
+        K, dt, Kp, H, Tb, E, R = ctx.saved_tensors
         perm, active = ctx.perm, ctx.active
         s1, s2 = ctx.s1, ctx.s2
         n_steps, batch, n = Tb.shape
         masked = perm is not None
+        scaled = R is not None  # then KaT is M^T and the identity is added per step
         mult = ctx.noisy and s2 != 0.0
         KaT, W = Kp[:, :n].T, Kp[:, n:].T
         need_u, need_K, need_dt = ctx.needs_input_grad[:3]
@@ -155,6 +220,8 @@ class _EulerRecursion(torch.autograd.Function):
         carry = torch.zeros(batch, n, dtype=dtype, device=dev)  # dL/dh at the chunk's end
         # The time axis goes backwards in chunks: G (dL/dh) and D = dt (1 - t^2) live only
         # per chunk, and the parameter gradients are accumulated per chunk.
+        if scaled:  # RG[j] = r_k g_{k+1}, per chunk (zero on rows that have ended)
+            RG_all = torch.empty(min(_CHUNK, n_steps), batch, n, dtype=dtype, device=dev)
         b_next = 0
         for k1 in range(n_steps, 0, -_CHUNK):
             k0 = max(0, k1 - _CHUNK)
@@ -163,6 +230,13 @@ class _EulerRecursion(torch.autograd.Function):
             G[-1] = carry
             Tc = Tb[k0:k1]
             D = torch.mul(Tc, Tc).mul_(-dt).add_(dt)
+            if scaled:  # D = r dt (1 - t^2)
+                Rs = R[k0:k1].unbind(0)
+                D.mul_(R[k0:k1])
+                RG = RG_all[: k1 - k0]
+                if masked:
+                    RG.zero_()
+                RGs = RG.unbind(0)
             Gs, Ds = G.unbind(0), D.unbind(0)
             for k in range(k1 - 1, k0 - 1, -1):
                 b = active[k]
@@ -171,22 +245,33 @@ class _EulerRecursion(torch.autograd.Function):
                     Gs[j + 1][b_next:b] = go[b_next:b]
                 if b == batch:
                     g, d, p_out, g_prev = Gs[j + 1], Ds[j], Ps[k], Gs[j]
+                    if scaled:
+                        r_k, rg_out = Rs[j], RGs[j]
                 elif b == 0:
                     continue
                 else:
                     g, d, p_out, g_prev = Gs[j + 1][:b], Ds[j][:b], Ps[k][:b], Gs[j][:b]
+                    if scaled:
+                        r_k, rg_out = Rs[j][:b], RGs[j][:b]
                 p = torch.mul(g, d, out=p_out)
-                if k > 0:
+                if scaled:
+                    rg = torch.mul(g, r_k, out=rg_out)
+                    if k > 0:  # g_k = g_{k+1} + (r_k g_{k+1}) M^T + p_k W
+                        torch.addmm(g, rg, KaT, out=g_prev).addmm_(p, W)
+                        if mult:
+                            g_prev.addcmul_(g, E[k, :b], value=s2)
+                elif k > 0:
                     torch.mm(g, KaT, out=g_prev).addmm_(p, W)
                     if mult:
                         g_prev.addcmul_(g, E[k, :b], value=s2)
                 b_next = b
             carry = G[0]
             Gc, Hc = G[1:], H[k0:k1]
+            Gr = RG if scaled else Gc  # the gradient reaching the drift: r_k g_{k+1}
             if need_K or need_dt:
-                grad_Ka.addmm_(Hc.reshape(-1, n).T, Gc.reshape(-1, n))
+                grad_Ka.addmm_(Hc.reshape(-1, n).T, Gr.reshape(-1, n))
             if need_dt:
-                grad_dt += torch.einsum("tbn,tbn->n", Gc, Tc)
+                grad_dt += torch.einsum("tbn,tbn->n", Gr, Tc)
                 if ctx.noisy:
                     Ec = E[k0:k1]
                     if s1 != 0.0:
@@ -210,26 +295,35 @@ class _EulerRecursion(torch.autograd.Function):
             if masked:
                 grad_u = torch.empty_like(P)
                 grad_u[perm_dev] = P
-        return grad_u, grad_K, grad_dt, None, None, None, None, None
+        return grad_u, grad_K, grad_dt, None, None, None, None, None, None
 
 
-def _euler_inference(u, K, dt, lengths, s1, s2, xi):
+def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
     """The same recursion without storing anything for a backward pass."""
     batch, n_steps, n = u.shape
     perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
     noisy = xi is not None and (s1 != 0.0 or s2 != 0.0)
-    Kp = _stepping_matrix(K, dt)
+    scaled = r is not None
+    Kp = _stepping_matrix(K, dt, identity=not scaled)
     Ka, Wt = Kp[:, :n], Kp[:, n:]
     u_t = u.transpose(0, 1)
     E = dt.sqrt() * xi if noisy else None
+    R = _step_scales(r, u) if scaled else None
     if perm is not None:
         perm_dev = perm.to(u.device)
         u_t = u_t[:, perm_dev]
         if noisy:
             E = E[:, perm_dev]
+        if scaled:
+            R = R[:, perm_dev]
     u_t = u_t.contiguous()
     h = u.new_zeros(batch, n)
     h_next = torch.empty_like(h)
+    if scaled:  # rows of steps past a sequence's end are never read
+        R = R.contiguous().unsqueeze(-1)
+        if noisy:
+            E.mul_(R.sqrt())
+        Rs = R.unbind(0)
     final = h.clone() if perm is not None else None
     b_prev = batch
     Us = u_t.unbind(0)
@@ -241,10 +335,17 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi):
             break
         if b == batch:
             hb, t, hn = h, Us[k], h_next
+            if scaled:
+                r_k = Rs[k]
         else:
             hb, t, hn = h[:b], Us[k][:b], h_next[:b]
+            if scaled:
+                r_k = Rs[k][:b]
         t.addmm_(hb, Wt).tanh_()
-        torch.mm(hb, Ka, out=hn).addcmul_(t, dt)
+        if scaled:  # h_{k+1} = h_k + r_k (h_k M + dt t_k) + noise
+            torch.mm(hb, Ka, out=hn).addcmul_(t, dt).mul_(r_k).add_(hb)
+        else:
+            torch.mm(hb, Ka, out=hn).addcmul_(t, dt)
         if noisy:
             if s1 != 0.0:
                 hn.add_(E[k, :b], alpha=s1)
@@ -261,7 +362,9 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi):
     return out
 
 
-def euler_final_state(u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0, xi=None):
+def euler_final_state(
+    u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0, xi=None, step_scale=None
+):
     """Last valid state of the Euler-Maruyama recursion, with a hand-written backward.
 
     Parameters
@@ -278,6 +381,9 @@ def euler_final_state(u, K, dt, lengths=None, noise_additive=0.0, noise_multipli
         ``s_1`` and ``s_2``; noise is drawn when one of them is nonzero.
     xi : tensor ``(T, B, N)`` or None
         The standard Gaussian draws; drawn here when None and noise is on.
+    step_scale : tensor ``(B, T)`` or None
+        Strictly positive scale of the step that reads each observation (irregular
+        sampling): ``dt_k = dt * r_k``. None: 1 everywhere. No gradient flows to it.
 
     Returns
     -------
@@ -285,13 +391,18 @@ def euler_final_state(u, K, dt, lengths=None, noise_additive=0.0, noise_multipli
     """
     s1, s2 = float(noise_additive), float(noise_multiplicative)
     batch, n_steps, n = u.shape
+    if step_scale is not None and tuple(step_scale.shape) != (batch, n_steps):
+        raise ValueError(
+            f"step_scale must have the shape (batch, T) = {(batch, n_steps)}, "
+            f"got {tuple(step_scale.shape)}."
+        )
     own_xi = (s1 != 0.0 or s2 != 0.0) and xi is None
     if own_xi:
-        xi = torch.randn(n_steps, batch, n, dtype=u.dtype, device=u.device)
+        xi = _standard_normal(n_steps, batch, n, u, stepwise=step_scale is not None)
     if s1 == 0.0 and s2 == 0.0:
         xi = None
     if n_steps == 0:
         return u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())
     if torch.is_grad_enabled() and (u.requires_grad or K.requires_grad or dt.requires_grad):
-        return _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi, own_xi)
-    return _euler_inference(u, K, dt, lengths, s1, s2, xi)
+        return _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi, own_xi, step_scale)
+    return _euler_inference(u, K, dt, lengths, s1, s2, xi, step_scale)

@@ -103,8 +103,8 @@ class NoisyRNN(nn.Module):
     each sequence (all ``T`` when None), ``step_scale`` a positive tensor
     ``(batch, T)`` scaling the step that reads each observation (irregular
     sampling; 1 everywhere when None). The output is ``(batch, output_size)``.
-    Uneven ``step_scale`` runs the reference loop (the fused recursion assumes one
-    step per unit).
+    The fused Euler recursion takes uneven ``step_scale`` too (the reference loop
+    runs only with ``fused=False`` or the midpoint solver).
     """
 
     def __init__(
@@ -219,11 +219,12 @@ class NoisyRNN(nn.Module):
         noisy = self.training and self.is_noisy
         if step_scale is not None and bool((step_scale == 1).all()):
             step_scale = None
-        if self.fused and self.solver == "euler" and step_scale is None:
+        if self.fused and self.solver == "euler":
             return euler_final_state(
                 u_all, K, dt, lengths,
                 self.noise_additive if noisy else 0.0,
                 self.noise_multiplicative if noisy else 0.0,
+                step_scale=step_scale,
             )
         h = u_all.new_zeros(batch, self.hidden_size)
         active = None

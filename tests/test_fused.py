@@ -26,14 +26,24 @@ def _inputs(batch=4, n_steps=6, n=4, seed=0):
     return u, K, dt, xi
 
 
-def _loop(u, K, dt, lengths, s1, s2, xi):
-    """The recursion written out step by step (autograd does the backward)."""
+def _scales(batch=4, n_steps=6, seed=1):
+    """Step scales (B, T) in [0.1, 2.1): irregular sampling."""
+    g = torch.Generator().manual_seed(seed)
+    return 0.1 + 2 * torch.rand(batch, n_steps, dtype=torch.float64, generator=g)
+
+
+def _loop(u, K, dt, lengths, s1, s2, xi, r=None):
+    """The recursion written out step by step (autograd does the backward).
+
+    ``r`` (B, T): the step that reads observation k of sample b is ``dt * r[b, k]``.
+    """
     n = K.shape[0]
     h = u.new_zeros(u.shape[0], n)
     for k in range(u.shape[1]):
         z = h @ K
-        h_next = h + dt * (z[:, :n] + torch.tanh(z[:, n:] + u[:, k]))
-        h_next = h_next + dt.sqrt() * (s1 + s2 * h) * xi[k]
+        dt_k = dt if r is None else r[:, k, None] * dt
+        h_next = h + dt_k * (z[:, :n] + torch.tanh(z[:, n:] + u[:, k]))
+        h_next = h_next + dt_k.sqrt() * (s1 + s2 * h) * xi[k]
         if lengths is not None:
             h_next = torch.where((k < lengths)[:, None], h_next, h)
         h = h_next
@@ -154,3 +164,129 @@ def test_nan_padding_does_not_leak():
     out.sum().backward()
     assert torch.isfinite(u_nan.grad).all() and torch.isfinite(K.grad).all()
     assert torch.isfinite(dt.grad).all()
+
+
+# -- irregular sampling: a per-sample, per-step scale of the step ------------------
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("lengths", LENGTHS)
+def test_gradcheck_step_scale(noise, lengths, monkeypatch):
+    monkeypatch.setattr(_fused, "_CHUNK", 4)
+    u, K, dt, xi = _inputs()
+    r = _scales()
+    s1, s2 = NOISES[noise]
+    lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
+    assert torch.autograd.gradcheck(
+        lambda u, K, dt: _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi, False, r),
+        (u, K, dt),
+        fast_mode=True,
+    )
+
+
+def test_gradcheck_full_jacobian_step_scale():
+    u, K, dt, xi = _inputs(n_steps=4, n=3)
+    r = _scales(n_steps=4)
+    lengths = torch.tensor([4, 1, 0, 3])
+    assert torch.autograd.gradcheck(
+        lambda u, K, dt: _EulerRecursion.apply(u, K, dt, lengths, 0.3, 0.4, xi, False, r),
+        (u, K, dt),
+    )
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("lengths", LENGTHS)
+@pytest.mark.parametrize("chunk", [4, 32])
+def test_step_scale_matches_loop(noise, lengths, chunk, monkeypatch):
+    monkeypatch.setattr(_fused, "_CHUNK", chunk)
+    u, K, dt, xi = _inputs(n_steps=9)
+    r = _scales(n_steps=9)
+    s1, s2 = NOISES[noise]
+    lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
+    if lengths is not None:  # the scale of padded steps is never read
+        r = torch.where(torch.arange(9) < lengths[:, None], r, 1e6)
+    out = euler_final_state(u, K, dt, lengths, s1, s2, xi, step_scale=r)
+    ref = _loop(u, K, dt, lengths, s1, s2, xi, r)
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    w = torch.randn_like(out)
+    grads = torch.autograd.grad((out * w).sum(), (u, K, dt))
+    grads_ref = torch.autograd.grad((ref * w).sum(), (u, K, dt))
+    for a, b in zip(grads, grads_ref):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    with torch.no_grad():  # the inference loop equals the autograd path
+        inference = euler_final_state(u, K, dt, lengths, s1, s2, xi, step_scale=r)
+    torch.testing.assert_close(inference, out, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("noise", NOISES)
+def test_unit_step_scale_is_the_even_recursion(noise):
+    u, K, dt, xi = _inputs(n_steps=7)
+    s1, s2 = NOISES[noise]
+    lengths = torch.tensor([7, 2, 0, 5])
+    ones = torch.ones(4, 7, dtype=torch.float64)
+    out = euler_final_state(u, K, dt, lengths, s1, s2, xi, step_scale=ones)
+    ref = euler_final_state(u, K, dt, lengths, s1, s2, xi)
+    torch.testing.assert_close(out, ref, rtol=1e-13, atol=1e-14)
+    grads = torch.autograd.grad(out.sum(), (u, K, dt))
+    grads_ref = torch.autograd.grad(ref.sum(), (u, K, dt))
+    for a, b in zip(grads, grads_ref):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_step_scale_shape_is_checked():
+    u, K, dt, xi = _inputs()
+    with pytest.raises(ValueError, match="step_scale"):
+        euler_final_state(u, K, dt, step_scale=torch.ones(4, 5))
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("padded", [False, True])
+@pytest.mark.parametrize("sizes", [(4, 8), (3, 5)])
+def test_module_step_scale_fused_equals_reference(noise, padded, sizes):
+    # With step scales the fused path draws the noise as the loop does, whatever B * N.
+    batch, hidden = sizes
+    x = torch.randn(batch, 7, 3, dtype=torch.float64)
+    lengths = torch.tensor([7, 3, 5, 1][:batch]) if padded else None
+    # float32, as the estimators give it
+    scale = (0.2 + 2 * torch.rand(batch, 7)).float()
+    outs, grads = [], []
+    for fused in (True, False):
+        torch.manual_seed(0)
+        s1, s2 = NOISES[noise]
+        module = NoisyRNN(
+            3, hidden, 2, noise_type=noise, noise_additive=s1, noise_multiplicative=s2,
+            dt=0.3, init_std=0.3, fused=fused,
+        ).double().train()
+        torch.manual_seed(1)
+        out = module(x, lengths, scale)
+        out.square().sum().backward()
+        outs.append(out)
+        grads.append({k: p.grad for k, p in module.named_parameters()})
+        module.eval()
+        with torch.no_grad():
+            outs.append(module(x, lengths, scale))
+    torch.testing.assert_close(outs[0], outs[2], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(outs[1], outs[3], rtol=1e-12, atol=1e-12)
+    assert grads[0].keys() == grads[1].keys()
+    for k in grads[0]:
+        torch.testing.assert_close(grads[0][k], grads[1][k], rtol=1e-10, atol=1e-12, msg=k)
+
+
+def test_nan_padding_does_not_leak_with_step_scale():
+    u, K, dt, xi = _inputs(n_steps=6)
+    lengths = torch.tensor([6, 2, 0, 4])
+    r = _scales()
+    past_end = torch.arange(6) >= lengths[:, None]
+    u_nan = u.detach().clone()
+    u_nan[past_end] = float("nan")
+    u_nan.requires_grad_()
+    r_nan = r.masked_fill(past_end, float("nan"))
+    out = euler_final_state(u_nan, K, dt, lengths, 0.3, 0.4, xi, step_scale=r_nan)
+    ref = euler_final_state(u, K, dt, lengths, 0.3, 0.4, xi, step_scale=r)
+    torch.testing.assert_close(out, ref)
+    out.sum().backward()
+    assert torch.isfinite(u_nan.grad).all() and torch.isfinite(K.grad).all()
+    assert torch.isfinite(dt.grad).all()
+    with torch.no_grad():
+        inference = euler_final_state(u_nan, K, dt, lengths, 0.3, 0.4, xi, step_scale=r_nan)
+    torch.testing.assert_close(inference, ref)
