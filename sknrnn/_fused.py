@@ -104,6 +104,11 @@ def _step_scales(r, like):
     return r.detach().to(device=like.device, dtype=like.dtype).T
 
 
+def _rows_in_order(perm, *tensors):
+    """Each ``(T, B, ...)`` tensor with its batch rows permuted (None stays None)."""
+    return [None if t is None else t[:, perm] for t in tensors]
+
+
 def _standard_normal(n_steps, batch, n, like, stepwise):
     """Gaussian draws ``(T, B, N)``; ``stepwise``: the numbers of ``T`` draws of ``(B, N)``."""
     kw = dict(dtype=like.dtype, device=like.device)
@@ -132,11 +137,7 @@ class _EulerRecursion(torch.autograd.Function):
             E = xi.mul_(dt.sqrt()) if own_xi else dt.sqrt() * xi
         if masked:
             perm_dev = perm.to(u.device)
-            u_t = u_t[:, perm_dev]
-            if noisy:
-                E = E[:, perm_dev]
-            if scaled:
-                R = R[:, perm_dev]
+            u_t, E, R = _rows_in_order(perm_dev, u_t, E, R)
         Tb = u_t.contiguous() if masked else u_t.clone(memory_format=torch.contiguous_format)
         if masked:  # rows past their end are never stepped: keep them finite (padding may be NaN)
             ended = torch.arange(batch)[None, :] >= torch.tensor(active)[:, None]
@@ -311,11 +312,7 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
     R = _step_scales(r, u) if scaled else None
     if perm is not None:
         perm_dev = perm.to(u.device)
-        u_t = u_t[:, perm_dev]
-        if noisy:
-            E = E[:, perm_dev]
-        if scaled:
-            R = R[:, perm_dev]
+        u_t, E, R = _rows_in_order(perm_dev, u_t, E, R)
     u_t = u_t.contiguous()
     h = u.new_zeros(batch, n)
     h_next = torch.empty_like(h)

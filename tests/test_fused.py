@@ -50,6 +50,16 @@ def _loop(u, K, dt, lengths, s1, s2, xi, r=None):
     return h
 
 
+def _assert_same_values_and_gradients(out, ref, inputs):
+    """``out`` equals ``ref``, and so do their gradients with respect to ``inputs``."""
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    w = torch.randn_like(out)
+    grads = torch.autograd.grad((out * w).sum(), inputs)
+    grads_ref = torch.autograd.grad((ref * w).sum(), inputs)
+    for a, b in zip(grads, grads_ref):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("noise", NOISES)
 @pytest.mark.parametrize("lengths", LENGTHS)
 def test_gradcheck(noise, lengths, monkeypatch):
@@ -83,12 +93,7 @@ def test_function_matches_loop(noise, lengths, chunk, monkeypatch):
     lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
     out = euler_final_state(u, K, dt, lengths, s1, s2, xi)
     ref = _loop(u, K, dt, lengths, s1, s2, xi)
-    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
-    w = torch.randn_like(out)
-    grads = torch.autograd.grad((out * w).sum(), (u, K, dt))
-    grads_ref = torch.autograd.grad((ref * w).sum(), (u, K, dt))
-    for a, b in zip(grads, grads_ref):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    _assert_same_values_and_gradients(out, ref, (u, K, dt))
     with torch.no_grad():  # the inference loop (nothing stored for backward)
         torch.testing.assert_close(euler_final_state(u, K, dt, lengths, s1, s2, xi), ref)
 
@@ -207,12 +212,7 @@ def test_step_scale_matches_loop(noise, lengths, chunk, monkeypatch):
         r = torch.where(torch.arange(9) < lengths[:, None], r, 1e6)
     out = euler_final_state(u, K, dt, lengths, s1, s2, xi, step_scale=r)
     ref = _loop(u, K, dt, lengths, s1, s2, xi, r)
-    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
-    w = torch.randn_like(out)
-    grads = torch.autograd.grad((out * w).sum(), (u, K, dt))
-    grads_ref = torch.autograd.grad((ref * w).sum(), (u, K, dt))
-    for a, b in zip(grads, grads_ref):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    _assert_same_values_and_gradients(out, ref, (u, K, dt))
     with torch.no_grad():  # the inference loop equals the autograd path
         inference = euler_final_state(u, K, dt, lengths, s1, s2, xi, step_scale=r)
     torch.testing.assert_close(inference, out, rtol=1e-12, atol=1e-12)
