@@ -305,9 +305,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 "use them, or leave them out here."
             )
         if times is not None:
-            inputs["step_scale"], self.time_step_ = check_times(
+            inputs["step_scale"], time_step = check_times(
                 times, X.shape[1], lengths, time_step=None if reset else self.time_step_
             )
+            if reset:  # predict and continued training use the spacing learned here
+                self.time_step_ = time_step
         return inputs
 
     def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, times=None):
@@ -430,26 +432,25 @@ def _silent(*args, **kwargs):
     pass
 
 
-def _to_arrays(value):
-    """A nested state (dicts, lists, tensors) with every tensor as a NumPy array."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
+def _map_leaves(value, kind, convert):
+    """A nested state (dicts, lists, tuples) with every leaf of type ``kind`` converted."""
+    if isinstance(value, kind):
+        return convert(value)
     if isinstance(value, dict):
-        return {key: _to_arrays(v) for key, v in value.items()}
+        return {key: _map_leaves(v, kind, convert) for key, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_to_arrays(v) for v in value)
+        return type(value)(_map_leaves(v, kind, convert) for v in value)
     return value
+
+
+def _to_arrays(value):
+    """A nested state with every tensor as a NumPy array."""
+    return _map_leaves(value, torch.Tensor, lambda t: t.detach().cpu().numpy())
 
 
 def _to_tensors(value):
     """The inverse of ``_to_arrays``."""
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(np.array(value))
-    if isinstance(value, dict):
-        return {key: _to_tensors(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_tensors(v) for v in value)
-    return value
+    return _map_leaves(value, np.ndarray, lambda a: torch.from_numpy(np.array(a)))
 
 
 def _plain(value):
