@@ -254,6 +254,15 @@ def test_verbose_prints_one_line_per_epoch_and_silent_otherwise(capsys):
     assert [int(ln.split()[0]) for ln in epoch_lines] == [1, 2, 3, 4]
 
 
+def test_verbose_log_shows_train_and_validation_loss(capsys):
+    X, y = _toy_classification(n=100)
+    NoisyRNNClassifier(
+        **{**FAST, "max_iter": 3, "verbose": 1, "early_stopping": True, "validation_fraction": 0.2}
+    ).fit(X, y)
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header[:3] == ["epoch", "train_loss", "valid_loss"]
+
+
 def test_early_stopping_stops_and_keeps_best_epoch():
     X, y = _toy_classification(n=100)
     clf = NoisyRNNClassifier(
