@@ -8,6 +8,7 @@ streams predictions in batches.
 
 import math
 from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,7 +22,7 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 
 from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN
-from ._validation import check_sequences, check_times
+from ._validation import check_sequences, check_times, mean_and_scale
 
 # Batches of this many sequences at prediction time: memory stays flat on any n.
 _PREDICT_BATCH = 1024
@@ -37,6 +38,32 @@ class _StopOnNonFiniteLoss(Callback):
                 "Training diverged: lower learning_rate_init, set clip_grad_norm, or scale "
                 "X (and y for regression) to unit variance."
             )
+
+
+def _sub_seed(seed, *stream):
+    """A 63-bit seed for one random stream of a fit, derived from the estimator's seed."""
+    state = np.random.SeedSequence([seed, *stream]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
+
+
+# The random streams of a fit, each seeded from the estimator's seed.
+_INIT, _NOISE = 0, 1
+
+
+@contextmanager
+def evaluating(module):
+    """The module in eval mode (deterministic, no graph) inside; its mode restored after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+def module_device(module):
+    """The device the module's weights are on."""
+    return next(module.parameters()).device
 
 
 def resolve_device(device):
@@ -161,7 +188,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 )
         return float(add), float(mult)
 
-    def _build_module(self, n_steps, n_channels, n_outputs, x_mean, x_scale):
+    def _build_module(self, n_steps, n_channels, n_outputs, seed, device):
         add, mult = self._noise_levels()
         # "auto": a total integration time of about 64 time units, steps at most 1.
         dt = min(1.0, 64.0 / n_steps) if self.dt == "auto" else self.dt
@@ -181,10 +208,26 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             gamma_w=self.gamma,
             linear_weight=self.linear_weight,
         )
-        module = NoisyRNN(**self._module_kwargs)
-        module.x_mean.copy_(torch.as_tensor(x_mean))
-        module.x_scale.copy_(torch.as_tensor(x_scale))
+        # Built on the meta device (nothing drawn), then initialized from the
+        # estimator's own generator: torch's global generator is never touched.
+        with torch.device("meta"):
+            module = NoisyRNN(**self._module_kwargs)
+        module = module.to_empty(device=device)
+        module.reset_parameters(torch.Generator().manual_seed(_sub_seed(seed, _INIT)))
         return module
+
+    def _seed_noise(self):
+        """Give the module its own noise generator, seeded for the next training call.
+
+        Each call (fit, or each continued fit / partial_fit) draws its noise from
+        a stream of its own, a function of the estimator's seed and of the epochs
+        run so far: a saved and loaded model goes on with the same noise.
+        """
+        module = self.net_.module_
+        generator = torch.Generator(device=module_device(module))
+        module.generator = generator.manual_seed(
+            _sub_seed(self._seed, _NOISE, getattr(self, "n_iter_", 0))
+        )
 
     def _make_net(self, module, n_samples, train_split, n_classes, seed, device):
         return NeuralNet(
@@ -198,6 +241,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             callbacks=self._callbacks(n_classes),
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
+            # The DataLoader draws a base seed from its generator even without shuffling:
+            # give it one of its own, so that validation never draws from torch's global one.
+            iterator_valid__generator=torch.Generator().manual_seed(seed),
             iterator_valid__batch_size=_PREDICT_BATCH,
             predict_nonlinearity=None,
             verbose=int(self.verbose),
@@ -287,7 +333,12 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _inputs(self, X, times, *, reset):
         """Validated X (and times) as the dict of arrays that the net's module takes."""
         X, lengths = check_sequences(self, X, reset=reset)
-        inputs = {"x": X, "lengths": lengths}
+        observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
+        if reset:
+            # In float64, before the cast to float32: unit-free (offsets of 1e9 and scales
+            # of 1e-13 or 1e18 standardize as well as unit data).
+            self._x_mean, self._x_scale = mean_and_scale(X[observed])
+        inputs = {"x": self._standardize(X, observed), "lengths": lengths}
         fitted_with_times = getattr(self, "time_step_", None) is not None
         if reset:
             self.time_step_ = None
@@ -312,6 +363,18 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 self.time_step_ = time_step
         return inputs
 
+    def _standardize(self, X, observed):
+        """X (float64, 3D) standardized with the statistics of fit, as float32; padding 0."""
+        with np.errstate(over="ignore"):
+            Z = ((X - self._x_mean) / self._x_scale).astype(np.float32)
+        Z[~observed] = 0.0
+        if not np.isfinite(Z).all():
+            raise ValueError(
+                "X has values more than 3e38 standard deviations (those of the data given to "
+                "fit) away from the mean of fit: check the units of X."
+            )
+        return Z
+
     def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, times=None):
         self._noise_levels()
         Xd = self._inputs(X, times, reset=reset)
@@ -322,10 +385,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
             )
         if not reset:
-            # Go on from the current weights; reseed so that each call draws new noise.
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self._seed + self.n_iter_)
-                self.net_.partial_fit(Xd, targets, epochs=epochs)
+            # Go on from the current weights, with noise of this call's own stream.
+            self._seed_noise()
+            self.net_.partial_fit(Xd, targets, epochs=epochs)
             return self._record_history()
 
         n_classes = n_outputs if hasattr(self, "classes_") else 0
@@ -333,21 +395,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self._seed = seed
         train_split = None if incremental else self._train_split(len(X), n_classes, seed)
 
-        observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
-        values = X[observed]  # (n_observed_steps, n_channels)
-        x_mean = values.mean(axis=0)
-        x_scale = values.std(axis=0)
-        x_scale[x_scale < 1e-12] = 1.0
-
         device = resolve_device(self.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            if device.startswith("cuda"):
-                torch.cuda.manual_seed_all(seed)
-            module = self._build_module(X.shape[1], X.shape[2], n_outputs, x_mean, x_scale)
-            self.net_ = self._make_net(module, len(X), train_split, n_classes, seed, device)
-            self.net_.initialize()
-            self.net_.partial_fit(Xd, targets, epochs=epochs)
+        module = self._build_module(X.shape[1], X.shape[2], n_outputs, seed, device)
+        self.n_iter_ = 0
+        self.net_ = self._make_net(module, len(X), train_split, n_classes, seed, device)
+        self.net_.initialize()
+        self._seed_noise()
+        self.net_.partial_fit(Xd, targets, epochs=epochs)
         return self._record_history()
 
     def _record_history(self):
@@ -356,17 +410,25 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def _forward(self, X, times=None):
-        """Deterministic outputs (eval mode) as a float64 array, streamed in batches."""
+        """Deterministic outputs (eval mode) as a float64 array, streamed in batches.
+
+        Reads the fitted module as it is: nothing is drawn from any random generator
+        and the module stays on its device, in its mode.
+        """
         inputs = self._inputs(X, times, reset=False)
-        net = self.net_
-        device = resolve_device(net.device)
-        if device != net.device:
-            net.set_params(device=device)
-            net.module_.to(device)
-        outputs = [
-            out.detach().to("cpu", torch.float64).numpy()
-            for out in net.forward_iter(inputs, training=False)
-        ]
+        module = self.net_.module_
+        device = module_device(module)
+        n = len(inputs["x"])
+        outputs = []
+        with evaluating(module), torch.no_grad():
+            for start in range(0, n, _PREDICT_BATCH):
+                batch = {
+                    key: torch.from_numpy(value[start : start + _PREDICT_BATCH]).to(device)
+                    for key, value in inputs.items()
+                }
+                outputs.append(module(**batch).to("cpu", torch.float64).numpy())
+        if not outputs:
+            return np.empty((0, module.decoder.out_features))
         return np.concatenate(outputs, axis=0)
 
     # -- persistence: weights as plain arrays, settings as plain values ----------
@@ -396,6 +458,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         shuffle_state = state.pop("_shuffle_state", None)
         super().__setstate__(state)
         if module_state is not None:
+            if "x_mean" in module_state:  # saved before the estimator standardized X itself
+                self._x_mean = np.asarray(module_state.pop("x_mean"), dtype=np.float64)
+                self._x_scale = np.asarray(module_state.pop("x_scale"), dtype=np.float64)
             # Built without initialization (on the meta device, then given the saved
             # weights): loading draws nothing from torch's random generator, so it cannot
             # disturb a fit running meanwhile in another thread.

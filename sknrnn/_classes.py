@@ -8,6 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import BaseNoisyRNN
+from ._validation import mean_and_scale
 
 _PARAMS_DOC = """
     hidden_size : int, default=64
@@ -255,9 +256,9 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(
-                f"y has labels {unseen[:5].tolist()} that are not in classes_ "
-                f"{self.classes_[:10].tolist()}: pass every class to the first partial_fit "
-                "call (classes=...) or fit anew."
+                f"y has labels {unseen[:5].tolist()} not seen in fit (classes_ = "
+                f"{self.classes_[:10].tolist()}). To train on new classes, pass every class to "
+                "the first partial_fit call (classes=...) or fit anew."
             )
         return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
 
@@ -440,10 +441,7 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         y2 = y.reshape(len(y), -1)
         if reset:
             self._y_ndim = y.ndim
-            self._y_mean = y2.mean(axis=0)
-            scale = y2.std(axis=0)
-            scale[scale < 1e-12] = 1.0
-            self._y_scale = scale
+            self._y_mean, self._y_scale = mean_and_scale(y2)
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(
                 f"y has {y2.shape[1]} outputs but the model was fitted with {len(self._y_mean)}."

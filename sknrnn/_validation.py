@@ -85,8 +85,9 @@ def _check_not_ragged(X):
 def check_sequences(estimator, X, *, reset):
     """Validate X and return ``(X, lengths)`` ready for the torch module.
 
-    ``X`` comes back as float32 ``(n_samples, n_timesteps, n_channels)`` with
-    padding replaced by zeros, ``lengths`` as int64 ``(n_samples,)``. With
+    ``X`` comes back as float64 ``(n_samples, n_timesteps, n_channels)`` with
+    padding replaced by zeros (the estimator standardizes it in float64 before the
+    cast to the module's float32), ``lengths`` as int64 ``(n_samples,)``. With
     ``reset=True`` (fit) the numbers of steps and channels are recorded; with
     ``reset=False`` (predict) they must match.
     """
@@ -130,13 +131,27 @@ def check_sequences(estimator, X, *, reset):
             "fitting or predicting."
         )
     lengths = _padding_lengths(X)
-    with np.errstate(over="ignore"):
-        X32 = np.nan_to_num(X, nan=0.0).astype(np.float32, copy=False)
-    if not np.isfinite(X32).all():
-        raise ValueError(
-            "X has values too large for float32 (beyond 3.4e38): rescale X first."
-        )
-    return X32, lengths
+    return np.nan_to_num(X.astype(np.float64, copy=False), nan=0.0), lengths
+
+
+def mean_and_scale(values):
+    """Per-column ``(mean, scale)`` of a 2D float array, computed in float64.
+
+    ``scale`` is the standard deviation, unit-free: a column counts as constant
+    when its standard deviation is below ``1e-12`` times its largest magnitude
+    (rounding noise at that magnitude, whatever the units), and then gets the
+    magnitude of its mean as scale (1 when the mean is 0), so that multiplying
+    the data by any factor leaves the standardized data unchanged.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    # Statistics of values / magnitude: no overflow or underflow anywhere in float64's range.
+    magnitude = np.abs(values).max(axis=0) if len(values) else np.zeros(values.shape[1:])
+    unit = np.where(magnitude > 0, magnitude, 1.0)
+    mean = (values / unit).mean(axis=0) * unit
+    scale = (values / unit).std(axis=0) * unit
+    constant = ~(scale > 1e-12 * magnitude)
+    scale[constant] = np.where(mean[constant] != 0, np.abs(mean[constant]), 1.0)
+    return mean, scale
 
 
 def _padding_lengths(X):

@@ -40,8 +40,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseNoisyRNN
-from ._validation import check_even_steps, check_sequences
+from ._base import BaseNoisyRNN, module_device
+from ._validation import check_even_steps
 
 __all__ = ["stability_margin", "stability_report", "lyapunov_exponent"]
 
@@ -295,11 +295,12 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
     est = _final_estimator(estimator, require_passthrough=True, caller="lyapunov_exponent")
-    X32, lengths = check_sequences(est, X, reset=False)
     check_even_steps(est, "lyapunov_exponent")
+    inputs = est._inputs(X, None, reset=False)
+    X32, lengths = inputs["x"], inputs["lengths"]
     module = est.module_
     aA, W, dt = _matrices(module)
-    device = next(module.parameters()).device
+    device = module_device(module)
     out = []
     with torch.no_grad():
         for start in range(0, len(X32), batch_size):

@@ -9,8 +9,9 @@ Levels are relative to the scale of X, so that a level means the same on any
 dataset:
 
 - :func:`white_noise`, :func:`fgsm` and :func:`pgd` multiply the level by the
-  standard deviation of the observed (non-NaN) values of X, per channel (1.0
-  for a constant channel), unless an explicit ``scale`` is given;
+  standard deviation of the observed (non-NaN) values of X, per channel (for
+  a constant channel, the magnitude of its value; 1 when it is 0), unless an
+  explicit ``scale`` is given;
 - :func:`multiplicative_noise` is relative by construction, ``x * (1 + level * xi)``;
 - :func:`salt_and_pepper` uses the minimum and maximum of the observed values
   of X, per channel.
@@ -32,8 +33,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseNoisyRNN, resolve_device
-from ._validation import check_even_steps, check_sequences
+from ._base import BaseNoisyRNN, evaluating, module_device
+from ._validation import mean_and_scale
 
 __all__ = ["white_noise", "multiplicative_noise", "salt_and_pepper", "fgsm", "pgd"]
 
@@ -71,10 +72,20 @@ def _check_level(level, name="level", upper=None):
 
 
 def _channel_scale(X3, scale=None):
-    """Per-channel scale ``(n_channels,)``: std of observed values, or the given ``scale``."""
+    """Per-channel scale ``(n_channels,)``: std of observed values, or the given ``scale``.
+
+    The standard deviation is the estimators' own (:func:`sknrnn._validation.mean_and_scale`):
+    in float64, and for a constant channel the magnitude of its value (1 when it is 0).
+    """
     n_channels = X3.shape[2]
     if scale is not None:
-        scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (n_channels,)).copy()
+        scale = np.asarray(scale, dtype=np.float64)
+        if scale.ndim > 1 or (scale.ndim == 1 and len(scale) != n_channels):
+            raise ValueError(
+                f"scale must be a float or an array of one value per channel, shape "
+                f"({n_channels},) for this X; got shape {scale.shape}."
+            )
+        scale = np.broadcast_to(scale, (n_channels,)).copy()
         if not np.isfinite(scale).all() or (scale < 0).any():
             raise ValueError(f"scale must be finite and >= 0; got {scale!r}.")
         return scale
@@ -82,10 +93,9 @@ def _channel_scale(X3, scale=None):
     observed = ~np.isnan(flat)
     if not observed.any(axis=0).all():
         raise ValueError("X has a channel with no observed (non-NaN) value.")
-    with np.errstate(invalid="ignore"):
-        std = np.nanstd(flat, axis=0)
-    std[~(std > 1e-12)] = 1.0
-    return std
+    return np.array(
+        [mean_and_scale(flat[observed[:, c], c][:, None])[1][0] for c in range(n_channels)]
+    )
 
 
 # -- random perturbations ---------------------------------------------------
@@ -240,58 +250,36 @@ def _final_estimator(estimator):
     return estimator
 
 
-def _targets(est, y, n_samples):
-    """Torch targets and loss for the attack: class indices + CE, or standardized y + MSE."""
-    if y is None:
-        raise ValueError("y is required: the attacks increase the loss on the true targets.")
-    y = np.asarray(y)
-    if len(y) != n_samples:
-        raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
-    if hasattr(est, "classes_"):
-        y = y.ravel() if y.ndim > 1 and y.shape[1] == 1 else y
-        unknown = ~np.isin(y, est.classes_)
-        if unknown.any():
-            raise ValueError(
-                f"y has labels not seen in fit: {np.unique(y[unknown])[:5].tolist()}; the "
-                f"estimator knows {est.classes_.tolist()}."
-            )
-        codes = np.searchsorted(est.classes_, y).astype(np.int64)
-        return torch.from_numpy(codes), torch.nn.functional.cross_entropy
-    y = np.asarray(y, dtype=np.float64).reshape(n_samples, -1)
-    if y.shape[1] != len(est._y_mean):
-        raise ValueError(f"y has {y.shape[1]} outputs but the estimator was fitted with {len(est._y_mean)}.")
-    z = ((y - est._y_mean) / est._y_scale).astype(np.float32)
-    return torch.from_numpy(z), torch.nn.functional.mse_loss
-
-
 def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, random_state,
-            batch_size=_ATTACK_BATCH):
+            times=None, batch_size=_ATTACK_BATCH):
     eps = _check_level(eps, "eps")
     est = _final_estimator(estimator)
     X3, was_2d = _as_sequences(X)
     bound = eps * _channel_scale(X3, scale)  # (n_channels,), in units of X
     step = bound * (step_size / eps if eps > 0 else 0.0)
-    X32, lengths = check_sequences(est, X, reset=False)
-    check_even_steps(est, "fgsm and pgd")
-    targets, loss_fn = _targets(est, y, len(X32))
+    inputs = est._inputs(X, times, reset=False)  # standardized as the module reads them
+    if y is None:
+        raise ValueError("y is required: the attacks increase the loss on the true targets.")
+    targets, _ = est._prepare_targets(y, reset=False)
+    if len(targets) != len(X3):
+        raise ValueError(f"X has {len(X3)} samples but y has {len(targets)}.")
+    targets = torch.from_numpy(targets)
     rng = check_random_state(random_state)
 
     module = est.module_
-    device = resolve_device(est.net_.device)
-    param = next(module.parameters())
-    if param.device != torch.device(device):
-        module.to(device)
-    was_training = module.training
-    module.eval()
-    bound_t = torch.as_tensor(bound, dtype=torch.float32, device=device)
-    step_t = torch.as_tensor(step, dtype=torch.float32, device=device)
-    steps = np.arange(X32.shape[1])
+    device = module_device(module)
+    # The budget and the step in the standardized units the module reads.
+    bound_t = torch.as_tensor(bound / est._x_scale, dtype=torch.float32, device=device)
+    step_t = torch.as_tensor(step / est._x_scale, dtype=torch.float32, device=device)
+    lengths = inputs["lengths"]
+    steps = np.arange(inputs["x"].shape[1])
     deltas = []
-    try:
-        for start in range(0, len(X32), batch_size):
+    # Gradients are needed even when the caller runs under torch.no_grad().
+    with evaluating(module), torch.enable_grad():
+        for start in range(0, len(lengths), batch_size):
             sl = slice(start, start + batch_size)
-            x = torch.from_numpy(X32[sl]).to(device)
-            lens = torch.from_numpy(lengths[sl]).to(device)
+            batch = {key: torch.from_numpy(value[sl]).to(device) for key, value in inputs.items()}
+            x = batch.pop("x")
             target = targets[sl].to(device)
             mask = torch.from_numpy(steps[None, :] < lengths[sl, None]).to(device)
             mask = mask.unsqueeze(-1).to(torch.float32)
@@ -302,21 +290,18 @@ def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, ra
                 delta = torch.zeros_like(x)
             for _ in range(n_steps):
                 delta.requires_grad_(True)
-                loss = loss_fn(module(x + delta, lens), target, reduction="sum")
+                loss = est.net_.get_loss(module(x + delta, **batch), target)
                 (grad,) = torch.autograd.grad(loss, delta)
                 with torch.no_grad():
                     delta = delta + step_t * grad.sign()
                     delta = torch.maximum(torch.minimum(delta, bound_t), -bound_t) * mask
             deltas.append(delta.detach().to("cpu", torch.float64).numpy())
-    finally:
-        module.train(was_training)
-    delta = np.concatenate(deltas, axis=0)
-    # Keep the perturbation inside the budget exactly in float64 (float32 rounding).
-    delta = np.clip(delta, -bound, bound)
+    # Back to the units of X; inside the budget exactly in float64 (float32 rounding).
+    delta = np.clip(np.concatenate(deltas, axis=0) * est._x_scale, -bound, bound)
     return _restore(X3 + delta, was_2d)
 
 
-def fgsm(estimator, X, y, eps, *, scale=None):
+def fgsm(estimator, X, y, eps, *, scale=None, times=None):
     """Fast gradient sign method: one step ``x + eps * std(X) * sign(grad_x loss)``.
 
     A white-box attack (Goodfellow et al., 2015) on the deterministic model that
@@ -339,6 +324,9 @@ def fgsm(estimator, X, y, eps, *, scale=None):
         channel. Inputs are not clipped to any range.
     scale : float or array-like of shape (n_channels,), default=None
         Scale per channel in place of the standard deviation of X.
+    times : array-like of shape (n_samples, n_timesteps), default=None
+        Observation times of X, for a model fitted with times (see the
+        estimator's ``fit``); the attack integrates the steps they give.
 
     Returns
     -------
@@ -364,11 +352,11 @@ def fgsm(estimator, X, y, eps, *, scale=None):
     True
     """
     return _attack(estimator, X, y, eps, n_steps=1, step_size=eps, random_start=False,
-                   scale=scale, random_state=None)
+                   scale=scale, random_state=None, times=times)
 
 
 def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, scale=None,
-        random_state=None):
+        random_state=None, times=None):
     """Projected gradient descent attack under an L-infinity budget.
 
     ``n_steps`` signed-gradient ascent steps on the loss, each followed by a
@@ -399,6 +387,8 @@ def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, 
         Scale per channel in place of the standard deviation of X.
     random_state : int, RandomState instance or None, default=None
         Seeds the random start.
+    times : array-like of shape (n_samples, n_timesteps), default=None
+        Observation times of X, for a model fitted with times.
 
     Returns
     -------
@@ -429,4 +419,5 @@ def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, 
     else:
         step_size = _check_level(step_size, "step_size")
     return _attack(estimator, X, y, eps, n_steps=int(n_steps), step_size=step_size,
-                   random_start=bool(random_start), scale=scale, random_state=random_state)
+                   random_start=bool(random_start), scale=scale, random_state=random_state,
+                   times=times)

@@ -1,0 +1,111 @@
+"""Every random stream of a fit comes from the estimator's own generators.
+
+Nothing is drawn from, or written to, torch's global generators (CPU or CUDA), so
+that other code drawing from them (in this thread or another) cannot change a fit,
+and predicting cannot change other code's random numbers.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+from sknrnn import NoisyRNNClassifier, fgsm
+
+FAST = dict(hidden_size=4, max_iter=2, random_state=0)
+
+
+class _DrawFromGlobal(Callback):
+    """Draws from torch's global generator at every batch, as other code may."""
+
+    def on_batch_begin(self, net, **kwargs):
+        torch.rand(3)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    y = rng.randint(2, size=40)
+    X = rng.normal(size=(40, 8)) + y[:, None]
+    return X, y
+
+
+def _global_draws_after(action):
+    torch.manual_seed(0)
+    action()
+    return torch.rand(5)
+
+
+def test_predict_does_not_draw_from_the_global_generator(data):
+    X, y = data
+    clf = NoisyRNNClassifier(**FAST).fit(X, y)
+    expected = _global_draws_after(lambda: None)
+    for method in (clf.predict, clf.predict_proba):
+        assert torch.equal(_global_draws_after(lambda: method(X)), expected)
+    assert torch.equal(_global_draws_after(lambda: clf.score(X, y)), expected)
+    assert torch.equal(_global_draws_after(lambda: fgsm(clf, X, y, 0.1)), expected)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_draws_from_the_global_generator_do_not_change_a_fit(data, early_stopping):
+    X, y = data
+    params = dict(FAST, early_stopping=early_stopping, validation_fraction=0.25, max_iter=3)
+    clean = NoisyRNNClassifier(**params).fit(X, y)
+    disturbed = NoisyRNNClassifier(**params, callbacks=[_DrawFromGlobal()]).fit(X, y)
+    np.testing.assert_array_equal(disturbed.predict_proba(X), clean.predict_proba(X))
+    # continued training too (warm start and partial_fit)
+    clean.set_params(warm_start=True).fit(X, y).partial_fit(X, y)
+    disturbed.set_params(warm_start=True).fit(X, y).partial_fit(X, y)
+    np.testing.assert_array_equal(disturbed.predict_proba(X), clean.predict_proba(X))
+
+
+def test_fit_neither_reads_nor_moves_the_global_generator(data):
+    X, y = data
+    expected = _global_draws_after(lambda: None)
+    assert torch.equal(_global_draws_after(lambda: NoisyRNNClassifier(**FAST).fit(X, y)), expected)
+    # and its result does not depend on the global seed
+    torch.manual_seed(1)
+    a = NoisyRNNClassifier(**FAST).fit(X, y).predict_proba(X)
+    torch.manual_seed(2)
+    b = NoisyRNNClassifier(**FAST).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_each_continued_call_draws_new_noise_and_a_reload_the_same(data):
+    X, y = data
+    clf = NoisyRNNClassifier(**FAST, warm_start=True).fit(X, y)
+    saved = pickle.loads(pickle.dumps(clf))
+    clf.fit(X, y)
+    saved.fit(X, y)
+    np.testing.assert_array_equal(saved.predict_proba(X), clf.predict_proba(X))
+
+
+def test_predict_leaves_the_module_as_it_was(data):
+    X, y = data
+    clf = NoisyRNNClassifier(**FAST).fit(X, y)
+    clf.module_.train()
+    before = {k: v.clone() for k, v in clf.module_.state_dict().items()}
+    clf.predict(X)
+    fgsm(clf, X, y, 0.1)
+    assert clf.module_.training
+    for key, value in clf.module_.state_dict().items():
+        assert torch.equal(value, before[key])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fit_leaves_the_global_cuda_generator_alone(data):
+    X, y = data
+    torch.cuda.manual_seed_all(0)
+    state = torch.cuda.get_rng_state()
+    clf = NoisyRNNClassifier(**FAST, device="cuda").fit(X, y)
+    clf.set_params(warm_start=True).fit(X, y)
+    clf.predict(X)
+    assert torch.equal(torch.cuda.get_rng_state(), state)
+    # the same seed gives the same model twice on CUDA, whatever the global CUDA seed
+    torch.cuda.manual_seed_all(5)
+    again = NoisyRNNClassifier(**FAST, device="cuda").fit(X, y)
+    again.set_params(warm_start=True).fit(X, y)
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    assert next(clf.module_.parameters()).device.type == "cuda"
