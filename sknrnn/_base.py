@@ -238,7 +238,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             max_epochs=self.max_iter,
             batch_size=min(self.batch_size, n_samples),
             train_split=train_split,
-            callbacks=self._callbacks(n_classes),
+            # Early stopping reads the validation loss: only where there is a validation set.
+            callbacks=self._callbacks(validation=train_split is not None),
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             # The DataLoader draws a base seed from its generator even without shuffling:
@@ -250,7 +251,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             device=device,
         )
 
-    def _callbacks(self, n_classes):
+    def _callbacks(self, *, validation):
         callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
         if self.lr_schedule == "cosine":
             callbacks.append(
@@ -258,7 +259,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             )
         if self.clip_grad_norm is not None:
             callbacks.append(("clipping", GradientNormClipping(self.clip_grad_norm)))
-        if self.early_stopping:
+        if validation:
             callbacks.append(
                 (
                     "early_stopping",
@@ -278,18 +279,38 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 callbacks.append((f"user_{i}_{type(callback).__name__}", callback))
         return callbacks
 
-    def _train_split(self, n_samples, n_classes, seed):
+    def _train_split(self, targets, n_classes, seed):
+        """The validation split of fit for early stopping (None without), checked on y."""
         if not self.early_stopping:
             return None
+        n_samples = len(targets)
         n_valid = math.ceil(self.validation_fraction * n_samples)
         needed = max(n_classes, 1)
-        if n_valid < needed or n_samples - n_valid < needed:
+        what = f" with all {n_classes} classes" if n_classes else ""
+        if n_valid < needed:
             raise ValueError(
                 f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
-                f"of {n_samples} samples ({n_valid}), too few for a validation set"
-                + (f" with all {n_classes} classes" if n_classes else "")
-                + ". Use more data, a larger validation_fraction, or early_stopping=False."
+                f"of {n_samples} samples ({n_valid}), too few for a validation set{what}. Use "
+                "more data, a larger validation_fraction, or early_stopping=False."
             )
+        if n_samples - n_valid < needed:
+            raise ValueError(
+                f"early_stopping=True with validation_fraction={self.validation_fraction} leaves "
+                f"{n_samples - n_valid} of {n_samples} samples for training, too few{what}. Use "
+                "more data, a smaller validation_fraction, or early_stopping=False."
+            )
+        if n_classes:
+            counts = np.bincount(targets, minlength=n_classes)
+            if counts.min() < 2:
+                rare = self.classes_[counts < 2][:5].tolist()
+                raise ValueError(
+                    f"early_stopping=True splits off a stratified validation set, which needs at "
+                    f"least 2 samples of each class; classes {rare} have fewer. Use more data "
+                    "of these classes, or early_stopping=False."
+                )
+        return self._valid_split(n_classes, seed)
+
+    def _valid_split(self, n_classes, seed):
         return ValidSplit(self.validation_fraction, stratified=n_classes > 0, random_state=seed)
 
     # -- fit / predict --------------------------------------------------------
@@ -393,7 +414,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         n_classes = n_outputs if hasattr(self, "classes_") else 0
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._seed = seed
-        train_split = None if incremental else self._train_split(len(X), n_classes, seed)
+        # partial_fit trains without a validation set (its first call included): the net
+        # keeps what it was built with, and a saved model is rebuilt with the same.
+        train_split = None if incremental else self._train_split(targets, n_classes, seed)
+        self._validation = train_split is not None
 
         device = resolve_device(self.device)
         module = self._build_module(X.shape[1], X.shape[2], n_outputs, seed, device)
@@ -471,8 +495,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             )
             n_classes = len(self.classes_) if hasattr(self, "classes_") else 0
             device = resolve_device(self.device)
+            train_split = (
+                self._valid_split(n_classes, self._seed)
+                if getattr(self, "_validation", False)
+                else None
+            )
             self.net_ = self._make_net(
-                module.to(device), self.batch_size, None, n_classes, self._seed, device
+                module.to(device), self.batch_size, train_split, n_classes, self._seed, device
             )
             self.net_.initialize()
             self.net_.history = History(history)
