@@ -14,7 +14,9 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
@@ -64,6 +66,43 @@ def evaluating(module):
 def module_device(module):
     """The device the module's weights are on."""
     return next(module.parameters()).device
+
+
+def _is_passthrough(step):
+    return step is None or (isinstance(step, str) and step == "passthrough")
+
+
+def final_estimator(estimator, *, caller, require_passthrough=True, hint=""):
+    """The fitted sknrnn estimator inside ``estimator`` (itself, or a Pipeline's last step).
+
+    ``require_passthrough``: the tool feeds X to the sknrnn estimator itself, so the
+    Pipeline's other steps must leave X as it is. ``hint`` ends the error for
+    other estimators.
+    """
+    if isinstance(estimator, Pipeline):
+        if require_passthrough:
+            for name, step in estimator.steps[:-1]:
+                if not _is_passthrough(step):
+                    raise TypeError(
+                        f"{caller} cannot use this Pipeline: step {name!r} "
+                        f"({type(step).__name__}) transforms X before the sknrnn estimator, "
+                        f"and {caller} has no gradient or inverse through it. Pass the sknrnn "
+                        f"estimator itself with X already transformed, e.g. {caller}(pipe[-1], "
+                        "pipe[:-1].transform(X), ...), or use a Pipeline whose other steps are "
+                        "'passthrough' or None (sknrnn estimators standardize X themselves, so a "
+                        "scaler in front can usually be dropped)."
+                    )
+        return final_estimator(
+            estimator.steps[-1][1], caller=caller, require_passthrough=require_passthrough,
+            hint=hint,
+        )
+    if not isinstance(estimator, BaseNoisyRNN):
+        raise TypeError(
+            f"{caller} needs a fitted NoisyRNNClassifier or NoisyRNNRegressor (or a Pipeline "
+            f"ending in one); got {type(estimator).__name__}.{hint}"
+        )
+    check_is_fitted(estimator)
+    return estimator
 
 
 def resolve_device(device):

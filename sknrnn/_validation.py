@@ -17,7 +17,10 @@ Observation times (irregular sampling) are an optional ``(n_samples,
 n_timesteps)`` array beside X, checked by :func:`check_times`.
 """
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["pad_sequences"]
@@ -25,6 +28,10 @@ __all__ = ["pad_sequences"]
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
+@validate_params(
+    {"sequences": ["array-like"], "length": [Interval(Integral, 1, None, closed="left"), None]},
+    prefer_skip_nested_validation=True,
+)
 def pad_sequences(sequences, length=None):
     """Stack sequences of different lengths into one NaN-padded array.
 

@@ -3,7 +3,8 @@
 All functions take sequences in the layout the estimators accept, 2D
 ``(n_samples, n_timesteps)`` or 3D ``(n_samples, n_timesteps, n_channels)``,
 possibly NaN-padded at the end, and return a perturbed float64 copy in the
-same layout. NaN stays NaN: padding is never perturbed.
+same layout and container (a DataFrame stays a DataFrame, with its index and
+columns). NaN stays NaN: padding is never perturbed.
 
 Levels are relative to the scale of X, so that a level means the same on any
 dataset:
@@ -25,15 +26,14 @@ L-infinity budget, and they do not clip inputs to any range: sequences are
 not images in [0, 1].
 """
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, validate_params
 
-from ._base import BaseNoisyRNN, evaluating, module_device
+from ._base import evaluating, final_estimator, module_device
 from ._validation import mean_and_scale
 
 __all__ = ["white_noise", "multiplicative_noise", "salt_and_pepper", "fgsm", "pgd"]
@@ -44,8 +44,19 @@ _ATTACK_BATCH = 256
 
 # -- helpers ------------------------------------------------------------------
 def _as_sequences(X):
-    """Float64 copy of X as 3D plus whether it was 2D; checks ndim and infinities."""
-    X = np.array(X, dtype=np.float64, copy=True)
+    """Float64 copy of X as 3D, and the function that gives a result back as X came.
+
+    A DataFrame (nullable dtypes and ``pd.NA`` included, read as NaN) comes back
+    as a DataFrame with its index and columns; anything else as an ndarray of
+    X's number of dimensions.
+    """
+    frame = X if hasattr(X, "columns") and hasattr(X, "to_numpy") else None
+    if frame is not None:
+        X = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        X = np.array(X, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"X must hold numbers (NaN for end padding); {exc}.") from exc
     if X.ndim not in (2, 3):
         raise ValueError(
             "X must be 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, n_channels); "
@@ -54,21 +65,18 @@ def _as_sequences(X):
     if np.isinf(X).any():
         raise ValueError("X contains infinity: replace infinite values before perturbing X.")
     was_2d = X.ndim == 2
-    return (X[:, :, None] if was_2d else X), was_2d
+
+    def restore(X3):
+        out = X3[:, :, 0] if was_2d else X3
+        if frame is None:
+            return out
+        return type(frame)(out, index=frame.index, columns=frame.columns)
+
+    return (X[:, :, None] if was_2d else X), restore
 
 
-def _restore(X3, was_2d):
-    return X3[:, :, 0] if was_2d else X3
-
-
-def _check_level(level, name="level", upper=None):
-    if isinstance(level, bool) or not isinstance(level, Real) or not np.isfinite(level):
-        raise ValueError(f"{name} must be a finite real number; got {level!r}.")
-    if level < 0:
-        raise ValueError(f"{name} must be >= 0; got {level!r}.")
-    if upper is not None and level > upper:
-        raise ValueError(f"{name} must be in [0, {upper}]; got {level!r}.")
-    return float(level)
+_LEVEL = Interval(Real, 0, np.inf, closed="left")  # finite and >= 0
+_SCALE = [Interval(Real, 0, np.inf, closed="left"), "array-like", None]
 
 
 def _channel_scale(X3, scale=None):
@@ -99,6 +107,10 @@ def _channel_scale(X3, scale=None):
 
 
 # -- random perturbations ---------------------------------------------------
+@validate_params(
+    {"X": ["array-like"], "level": [_LEVEL], "scale": _SCALE, "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def white_noise(X, level, *, scale=None, random_state=None):
     """Add Gaussian white noise: ``x + level * std(X) * xi`` with ``xi ~ N(0, 1)``.
 
@@ -118,7 +130,7 @@ def white_noise(X, level, *, scale=None, random_state=None):
 
     Returns
     -------
-    X_noisy : ndarray of float64, same shape as X
+    X_noisy : ndarray of float64, same shape as X; a DataFrame when X is one
 
     Examples
     --------
@@ -131,13 +143,16 @@ def white_noise(X, level, *, scale=None, random_state=None):
     >>> bool(np.abs(Xn - X)[1].max() < 1.0)
     True
     """
-    level = _check_level(level)
-    X3, was_2d = _as_sequences(X)
+    X3, restore = _as_sequences(X)
     sigma = level * _channel_scale(X3, scale)
     xi = check_random_state(random_state).standard_normal(X3.shape)
-    return _restore(X3 + sigma * xi, was_2d)
+    return restore(X3 + sigma * xi)
 
 
+@validate_params(
+    {"X": ["array-like"], "level": [_LEVEL], "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def multiplicative_noise(X, level, *, random_state=None):
     """Multiply by Gaussian noise: ``x * (1 + level * xi)`` with ``xi ~ N(0, 1)``.
 
@@ -155,7 +170,7 @@ def multiplicative_noise(X, level, *, random_state=None):
 
     Returns
     -------
-    X_noisy : ndarray of float64, same shape as X
+    X_noisy : ndarray of float64, same shape as X; a DataFrame when X is one
 
     Notes
     -----
@@ -172,12 +187,19 @@ def multiplicative_noise(X, level, *, random_state=None):
     >>> float(Xn[0, 0]), bool(np.isnan(Xn[1, 2]))  # zero stays zero, NaN stays NaN
     (0.0, True)
     """
-    level = _check_level(level)
-    X3, was_2d = _as_sequences(X)
+    X3, restore = _as_sequences(X)
     xi = check_random_state(random_state).standard_normal(X3.shape)
-    return _restore(X3 * (1.0 + level * xi), was_2d)
+    return restore(X3 * (1.0 + level * xi))
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "level": [Interval(Real, 0, 1, closed="both")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def salt_and_pepper(X, level, *, random_state=None):
     """Set a fraction of the observed entries to the minimum or the maximum of X.
 
@@ -198,7 +220,7 @@ def salt_and_pepper(X, level, *, random_state=None):
 
     Returns
     -------
-    X_noisy : ndarray of float64, same shape as X
+    X_noisy : ndarray of float64, same shape as X; a DataFrame when X is one
 
     Examples
     --------
@@ -208,8 +230,7 @@ def salt_and_pepper(X, level, *, random_state=None):
     >>> salt_and_pepper(X, 0.4, random_state=0)  # 4 entries: 2 set to 0, 2 set to 9
     array([[0., 1., 0., 3., 9., 5., 6., 7., 0., 9.]])
     """
-    level = _check_level(level, "level (the fraction of entries)", upper=1)
-    X3, was_2d = _as_sequences(X)
+    X3, restore = _as_sequences(X)
     flat = X3.reshape(-1, X3.shape[2])
     observed = ~np.isnan(flat)
     if not observed.any(axis=0).all():
@@ -223,38 +244,18 @@ def salt_and_pepper(X, level, *, random_state=None):
     pepper, salt = hit[:n_pepper], hit[n_pepper:]
     flat[rows[pepper], cols[pepper]] = lo[cols[pepper]]
     flat[rows[salt], cols[salt]] = hi[cols[salt]]
-    return _restore(flat.reshape(X3.shape), was_2d)
+    return restore(flat.reshape(X3.shape))
 
 
 # -- gradient attacks -----------------------------------------------------------
-def _final_estimator(estimator):
-    """The sknrnn estimator inside ``estimator``, checking that the path is differentiable."""
-    if isinstance(estimator, Pipeline):
-        for name, step in estimator.steps[:-1]:
-            if step is not None and not (isinstance(step, str) and step == "passthrough"):
-                raise TypeError(
-                    f"Cannot attack this Pipeline: step {name!r} ({type(step).__name__}) has no "
-                    "gradient. Gradient attacks need a Pipeline whose steps before the sknrnn "
-                    "estimator are 'passthrough' or None; NoisyRNN estimators standardize their "
-                    "inputs themselves, so a scaler in front can usually be dropped."
-                )
-        return _final_estimator(estimator.steps[-1][1])
-    if not isinstance(estimator, BaseNoisyRNN):
-        raise TypeError(
-            "Gradient attacks need a fitted NoisyRNNClassifier or NoisyRNNRegressor (or a "
-            f"Pipeline ending in one); got {type(estimator).__name__}. Use the random "
-            "perturbations (white_noise, multiplicative_noise, salt_and_pepper) for other "
-            "estimators."
-        )
-    check_is_fitted(estimator)
-    return estimator
-
-
 def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, random_state,
-            times=None, batch_size=_ATTACK_BATCH):
-    eps = _check_level(eps, "eps")
-    est = _final_estimator(estimator)
-    X3, was_2d = _as_sequences(X)
+            times=None, caller, batch_size=_ATTACK_BATCH):
+    est = final_estimator(
+        estimator, caller=caller,
+        hint=" Use the random perturbations (white_noise, multiplicative_noise, "
+        "salt_and_pepper) for other estimators.",
+    )
+    X3, restore = _as_sequences(X)
     bound = eps * _channel_scale(X3, scale)  # (n_channels,), in units of X
     step = bound * (step_size / eps if eps > 0 else 0.0)
     inputs = est._inputs(X, times, reset=False)  # standardized as the module reads them
@@ -298,9 +299,20 @@ def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, ra
             deltas.append(delta.detach().to("cpu", torch.float64).numpy())
     # Back to the units of X; inside the budget exactly in float64 (float32 rounding).
     delta = np.clip(np.concatenate(deltas, axis=0) * est._x_scale, -bound, bound)
-    return _restore(X3 + delta, was_2d)
+    return restore(X3 + delta)
 
 
+_ATTACK_PARAMS = {
+    "estimator": "no_validation",  # a sknrnn estimator: final_estimator says what is wrong
+    "X": ["array-like"],
+    "y": ["array-like", None],
+    "eps": [_LEVEL],
+    "scale": _SCALE,
+    "times": ["array-like", None],
+}
+
+
+@validate_params(_ATTACK_PARAMS, prefer_skip_nested_validation=True)
 def fgsm(estimator, X, y, eps, *, scale=None, times=None):
     """Fast gradient sign method: one step ``x + eps * std(X) * sign(grad_x loss)``.
 
@@ -330,7 +342,7 @@ def fgsm(estimator, X, y, eps, *, scale=None, times=None):
 
     Returns
     -------
-    X_adv : ndarray of float64, same shape as X
+    X_adv : ndarray of float64, same shape as X; a DataFrame when X is one
 
     See Also
     --------
@@ -352,9 +364,19 @@ def fgsm(estimator, X, y, eps, *, scale=None, times=None):
     True
     """
     return _attack(estimator, X, y, eps, n_steps=1, step_size=eps, random_start=False,
-                   scale=scale, random_state=None, times=times)
+                   scale=scale, random_state=None, times=times, caller="fgsm")
 
 
+@validate_params(
+    {
+        **_ATTACK_PARAMS,
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "step_size": [_LEVEL, None],
+        "random_start": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, scale=None,
         random_state=None, times=None):
     """Projected gradient descent attack under an L-infinity budget.
@@ -392,7 +414,7 @@ def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, 
 
     Returns
     -------
-    X_adv : ndarray of float64, same shape as X
+    X_adv : ndarray of float64, same shape as X; a DataFrame when X is one
 
     See Also
     --------
@@ -412,12 +434,8 @@ def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, 
     >>> bool(clf.score(X_adv, y) <= clf.score(X, y))
     True
     """
-    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
-        raise ValueError(f"n_steps must be an integer >= 1; got {n_steps!r}.")
     if step_size is None:
-        step_size = 2.5 * eps / n_steps if isinstance(eps, Real) else eps
-    else:
-        step_size = _check_level(step_size, "step_size")
+        step_size = 2.5 * eps / n_steps
     return _attack(estimator, X, y, eps, n_steps=int(n_steps), step_size=step_size,
                    random_start=bool(random_start), scale=scale, random_state=random_state,
-                   times=times)
+                   times=times, caller="pgd")

@@ -156,7 +156,7 @@ def test_errors(data):
     with pytest.raises(TypeError, match="NoisyRNNClassifier or NoisyRNNRegressor"):
         stability_margin(LogisticRegression().fit(X[:, 0, :], y))
     clf = _fit(X, y)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
         lyapunov_exponent(clf, X, batch_size=0)
     with pytest.raises(ValueError, match="channels"):
         lyapunov_exponent(clf, X[:, :, :1])
