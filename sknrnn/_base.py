@@ -18,7 +18,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
 from skorch.dataset import ValidSplit
 from skorch.history import History
@@ -203,8 +202,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         """
 
     @abstractmethod
-    def _criterion(self):
-        """The torch loss class."""
+    def _net_settings(self, n_classes):
+        """``(skorch net class, its settings)`` that differ between the subclasses.
+
+        The criterion, and what the net's ``predict`` / ``predict_proba`` give back,
+        which is what skorch's scoring callbacks (``EpochScoring``) score: class
+        indices and probabilities, or predictions in the units of y.
+        """
 
     # -- parameters -----------------------------------------------------------
     def _noise_levels(self):
@@ -269,9 +273,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         )
 
     def _make_net(self, module, n_samples, train_split, n_classes, seed, device):
-        return NeuralNet(
+        net_class, settings = self._net_settings(n_classes)
+        return net_class(
             module=module,
-            criterion=self._criterion(),
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             max_epochs=self.max_iter,
@@ -285,9 +289,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             # give it one of its own, so that validation never draws from torch's global one.
             iterator_valid__generator=torch.Generator().manual_seed(seed),
             iterator_valid__batch_size=_PREDICT_BATCH,
-            predict_nonlinearity=None,
             verbose=int(self.verbose),
             device=device,
+            **settings,
         )
 
     def _callbacks(self, *, validation):

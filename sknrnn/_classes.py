@@ -7,6 +7,8 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+
 from ._base import BaseNoisyRNN
 from ._validation import mean_and_scale
 
@@ -126,6 +128,31 @@ _ATTRS_DOC = """
 
 def _doc(text):
     return text.replace("%(params)s", _PARAMS_DOC).replace("%(attrs)s", _ATTRS_DOC)
+
+
+class _StandardizedMSELoss(torch.nn.MSELoss):
+    """Mean squared error on targets standardized (in float64) with the statistics of fit."""
+
+    def __init__(self, mean, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float64))
+        self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float64))
+
+    def forward(self, input, target):
+        z = (target.to(self.mean.dtype) - self.mean) / self.scale
+        return super().forward(input, z.to(input.dtype))
+
+
+class _Unstandardize:
+    """The net's outputs back in the units of y (float64)."""
+
+    def __init__(self, mean, scale):
+        self.mean, self.scale = np.asarray(mean), np.asarray(scale)
+
+    def __call__(self, outputs):
+        mean = torch.as_tensor(self.mean, device=outputs.device)
+        scale = torch.as_tensor(self.scale, device=outputs.device)
+        return outputs.to(torch.float64) * scale + mean
 
 
 class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
@@ -262,8 +289,13 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             )
         return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
 
-    def _criterion(self):
-        return torch.nn.CrossEntropyLoss
+    def _net_settings(self, n_classes):
+        return NeuralNetClassifier, dict(
+            criterion=torch.nn.CrossEntropyLoss,
+            classes=list(range(n_classes)),  # y reaches the net as indices into classes_
+            predict_nonlinearity="auto",  # softmax: predict_proba gives probabilities
+            callbacks__valid_acc=None,  # no extra validation scoring unless asked for
+        )
 
     def predict_proba(self, X, times=None):
         """Class probabilities of the sequences in X.
@@ -446,10 +478,18 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
             raise ValueError(
                 f"y has {y2.shape[1]} outputs but the model was fitted with {len(self._y_mean)}."
             )
-        return ((y2 - self._y_mean) / self._y_scale).astype(np.float32), y2.shape[1]
+        # In the units of y: the criterion standardizes (in float64), so that the net's
+        # predictions and skorch's scoring callbacks see y as the user gave it.
+        return y2, y2.shape[1]
 
-    def _criterion(self):
-        return torch.nn.MSELoss
+    def _net_settings(self, n_classes):
+        mean, scale = self._y_mean, self._y_scale
+        return NeuralNetRegressor, dict(
+            criterion=_StandardizedMSELoss,
+            criterion__mean=mean,
+            criterion__scale=scale,
+            predict_nonlinearity=_Unstandardize(mean, scale),
+        )
 
     def predict(self, X, times=None):
         """Predicted targets of the sequences in X.
