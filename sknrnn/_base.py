@@ -7,6 +7,7 @@ streams predictions in batches.
 """
 
 import math
+import sys
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -18,9 +19,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler, PrintLog
 from skorch.dataset import ValidSplit
 from skorch.history import History
+from skorch.utils import Ansi
 
 from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN
 from ._validation import check_sequences, check_times, mean_and_scale
@@ -34,11 +36,52 @@ class _StopOnNonFiniteLoss(Callback):
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         if training and loss is not None and not torch.isfinite(loss).all():
+            with torch.no_grad():
+                dt = float(net.module_.step_size().max())
             raise FloatingPointError(
-                f"The training loss became {loss.item()} in epoch {len(net.history)}. "
-                "Training diverged: lower learning_rate_init, set clip_grad_norm, or scale "
-                "X (and y for regression) to unit variance."
+                f"The training loss became {loss.item()} in epoch {len(net.history)}: "
+                f"training diverged. The integration step dt is {dt:.3g} at most"
+                + (
+                    " (steps much above 1 make the recursion explode): lower dt"
+                    if dt > 1
+                    else ": lower dt"
+                )
+                + " or learning_rate_init, or set clip_grad_norm (X and y are standardized "
+                "inside, so their units are not the cause)."
             )
+
+
+class _PlainPrintLog(PrintLog):
+    """skorch's PrintLog, without colour codes where the output is not a terminal."""
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        if _is_terminal() or not isinstance(text, str):
+            return text
+        return text.replace(color, "").replace(Ansi.ENDC.value, "")
+
+
+def _is_terminal():
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _EpochLog(Callback):
+    """One line per epoch, written before early stopping may end the training.
+
+    skorch puts any PrintLog after all other callbacks, so the epoch at which
+    EarlyStopping stops (by raising in its ``on_epoch_end``) was never printed:
+    this callback is not a PrintLog and is placed before early stopping.
+    """
+
+    def initialize(self):
+        self.log_ = _PlainPrintLog().initialize()
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.log_.on_epoch_end(net, **kwargs)
 
 
 def _sub_seed(seed, *stream):
@@ -104,8 +147,21 @@ def final_estimator(estimator, *, caller, require_passthrough=True, hint=""):
     return estimator
 
 
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+
 def resolve_device(device):
     """Map ``"auto"`` to CUDA when available, and CUDA to CPU on a machine without it."""
+    if device != "auto":
+        try:
+            kind = torch.device(device).type
+        except (RuntimeError, TypeError, ValueError):
+            kind = None
+        if kind not in _DEVICE_TYPES:
+            raise ValueError(
+                f"device must be 'auto' or a torch device that holds weights, such as 'cpu', "
+                f"'cuda' or 'cuda:1' (lower case); got {device!r}."
+            )
     if device == "auto" or (str(device).startswith("cuda") and not torch.cuda.is_available()):
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
@@ -214,12 +270,19 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _noise_levels(self):
         """``(additive, multiplicative)`` levels from ``noise_type`` and ``noise_level``."""
         level = self.noise_level
+        if self.noise_type == "none":
+            return 0.0, 0.0  # noise_level is ignored, whatever it is (a grid may pair them)
         if isinstance(level, (tuple, list)):
-            if self.noise_type != "mixed" or len(level) != 2:
+            if self.noise_type != "mixed":
                 raise ValueError(
                     "noise_level may be an (additive, multiplicative) pair only with "
                     f"noise_type='mixed'; got noise_level={level!r} with "
                     f"noise_type={self.noise_type!r}. Pass a single float otherwise."
+                )
+            if len(level) != 2:
+                raise ValueError(
+                    "noise_level for noise_type='mixed' is a float (both levels) or an "
+                    f"(additive, multiplicative) pair; got {len(level)} values {level!r}."
                 )
             add, mult = level
         else:
@@ -291,6 +354,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             iterator_valid__batch_size=_PREDICT_BATCH,
             verbose=int(self.verbose),
             device=device,
+            callbacks__print_log=None,  # replaced by _EpochLog ("epoch_log") in _callbacks
             **settings,
         )
 
@@ -302,6 +366,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             )
         if self.clip_grad_norm is not None:
             callbacks.append(("clipping", GradientNormClipping(self.clip_grad_norm)))
+        for i, callback in enumerate(self.callbacks or []):
+            if isinstance(callback, tuple):
+                callbacks.append(callback)
+            else:
+                callbacks.append((f"user_{i}_{type(callback).__name__}", callback))
+        if self.verbose:
+            callbacks.append(("epoch_log", _EpochLog()))
         if validation:
             callbacks.append(
                 (
@@ -315,12 +386,20 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                     ),
                 )
             )
-        for i, callback in enumerate(self.callbacks or []):
-            if isinstance(callback, tuple):
-                callbacks.append(callback)
-            else:
-                callbacks.append((f"user_{i}_{type(callback).__name__}", callback))
         return callbacks
+
+    def _check_callbacks(self):
+        for item in self.callbacks or []:
+            callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+            name_ok = not isinstance(item, tuple) or isinstance(item[0], str)
+            if not (name_ok and (isinstance(callback, Callback) or (
+                isinstance(callback, type) and issubclass(callback, Callback)
+            ))):
+                raise ValueError(
+                    "callbacks must hold skorch callbacks (e.g. "
+                    "skorch.callbacks.Checkpoint(...)) or (name, callback) pairs; got "
+                    f"{item!r}. skorch's own logging is on with verbose=1."
+                )
 
     def _train_split(self, targets, n_classes, seed):
         """The validation split of fit for early stopping (None without), checked on y."""
@@ -441,6 +520,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, times=None):
         self._noise_levels()
+        self._check_callbacks()
+        resolve_device(self.device)
         Xd = self._inputs(X, times, reset=reset)
         X, lengths = Xd["x"], Xd["lengths"]
         targets, n_outputs = self._prepare_targets(y, reset=reset, classes=classes)
@@ -556,6 +637,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     @property
     def module_(self):
         """The fitted torch module (:class:`sknrnn._sde.NoisyRNN`)."""
+        check_is_fitted(self)
         return self.net_.module_
 
     def __sklearn_tags__(self):

@@ -273,6 +273,14 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             )
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
         check_classification_targets(y)
+        if not reset and classes is not None:
+            given = np.unique(np.asarray(classes))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} is not the same as on the first call to "
+                    f"partial_fit, classes_={self.classes_.tolist()}: the classes are fixed by "
+                    "the first call. Fit anew to train on other classes."
+                )
         if reset:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
             if len(self.classes_) < 2:

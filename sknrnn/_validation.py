@@ -125,6 +125,11 @@ def check_sequences(estimator, X, *, reset):
             f"got an array with {X.ndim} dimensions of shape {X.shape}."
         )
     n_channels = X.shape[2]
+    if n_channels == 0:
+        raise ValueError(
+            f"X has shape {X.shape}, with no channels: 3D X is (n_samples, n_timesteps, "
+            "n_channels) with at least one channel."
+        )
     if reset:
         estimator.n_channels_in_ = n_channels
     elif n_channels != estimator.n_channels_in_:
