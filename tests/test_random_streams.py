@@ -109,3 +109,37 @@ def test_cuda_fit_leaves_the_global_cuda_generator_alone(data):
     again.set_params(warm_start=True).fit(X, y)
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     assert next(clf.module_.parameters()).device.type == "cuda"
+
+
+def test_fits_and_predictions_in_threads_do_not_disturb_each_other(data):
+    import threading
+
+    X, y = data
+    params = dict(FAST, max_iter=4)
+    alone = NoisyRNNClassifier(**params).fit(X, y).predict_proba(X)
+    other = NoisyRNNClassifier(**{**params, "random_state": 1}).fit(X, y)
+    stop = threading.Event()
+
+    def busy():
+        while not stop.is_set():
+            other.predict_proba(X)
+            torch.rand(10)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        results = [None, None]
+
+        def fit(i):
+            results[i] = NoisyRNNClassifier(**params).fit(X, y).predict_proba(X)
+
+        fits = [threading.Thread(target=fit, args=(i,)) for i in range(2)]
+        for t in fits:
+            t.start()
+        for t in fits:
+            t.join()
+    finally:
+        stop.set()
+        thread.join()
+    for result in results:
+        np.testing.assert_array_equal(result, alone)
