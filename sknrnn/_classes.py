@@ -71,6 +71,7 @@ _PARAMS_DOC = """
         Hold out ``validation_fraction`` of the training data (stratified for
         classification), stop when the validation loss has not improved by
         ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch.
+        ``partial_fit`` never holds out a validation set.
 
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
@@ -82,15 +83,18 @@ _PARAMS_DOC = """
         Smallest decrease of the validation loss that counts as an improvement.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds initialization, shuffling, the validation split and the noise.
-        The same value gives the same model on the CPU.
+        Seeds initialization, shuffling, the validation split and the noise,
+        each drawn from a generator of the estimator's own: torch's global
+        generators (CPU and CUDA) are neither used nor moved. The same value
+        gives the same model on the CPU.
 
     verbose : int, default=0
         1 prints one line per epoch (skorch's log); 0 is silent.
 
     device : str, default="auto"
-        Torch device. ``"auto"`` uses CUDA when available; a model trained on
-        CUDA predicts on a CPU-only machine.
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... ``"auto"`` uses
+        CUDA when available; a model trained on CUDA predicts on a CPU-only
+        machine.
 
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model goes on from its weights for
@@ -98,7 +102,10 @@ _PARAMS_DOC = """
 
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``), or
-        ``(name, callback)`` pairs, added to the training loop.
+        ``(name, callback)`` pairs, added to the training loop. skorch's
+        scoring callbacks (``EpochScoring``) score class probabilities against
+        y as indices into ``classes_`` (classifier), or predictions against y
+        in its own units (regressor).
 """
 
 _ATTRS_DOC = """
@@ -121,7 +128,7 @@ _ATTRS_DOC = """
     loss_curve_ : list of float
         Training loss of each epoch.
 
-    net_ : skorch.NeuralNet
+    net_ : skorch.NeuralNetClassifier or skorch.NeuralNetRegressor
         The fitted skorch net (its ``history`` holds the training log).
 """
 
