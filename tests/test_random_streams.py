@@ -25,11 +25,8 @@ class _DrawFromGlobal(Callback):
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.RandomState(0)
-    y = rng.randint(2, size=40)
-    X = rng.normal(size=(40, 8)) + y[:, None]
-    return X, y
+def data(toy):
+    return toy
 
 
 def _global_draws_after(action):

@@ -10,11 +10,8 @@ from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.RandomState(0)
-    y = rng.randint(2, size=40)
-    X = rng.normal(size=(40, 8)) + y[:, None]
-    return X, y
+def data(toy):
+    return toy
 
 
 def _train(model, how, X, y):

@@ -29,12 +29,9 @@ FAST = dict(hidden_size=4, max_iter=2, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.RandomState(0)
-    y = rng.randint(2, size=40)
-    X = rng.normal(size=(40, 8)) + y[:, None]
-    times = np.cumsum(rng.exponential(1.0, size=(40, 8)), axis=1)
-    return X, y, times
+def data(toy):
+    times = np.cumsum(np.random.RandomState(1).exponential(1.0, size=(40, 8)), axis=1)
+    return (*toy, times)
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,8 @@ FAST = dict(hidden_size=4, max_iter=2, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.RandomState(0)
-    y = rng.randint(2, size=40)
-    X = rng.normal(size=(40, 8)) + y[:, None]
-    return X, y
+def data(toy):
+    return toy
 
 
 @pytest.mark.parametrize(
