@@ -621,7 +621,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             device = resolve_device(self.device)
             train_split = (
                 self._valid_split(n_classes, self._seed)
-                if getattr(self, "_validation", False)
+                if getattr(self, "_validation", self.early_stopping)  # (older saves: fit's)
                 else None
             )
             self.net_ = self._make_net(
