@@ -9,7 +9,6 @@ streams predictions in batches.
 import math
 import sys
 from abc import ABCMeta, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -92,17 +91,6 @@ def _sub_seed(seed, *stream):
 
 # The random streams of a fit, each seeded from the estimator's seed.
 _INIT, _NOISE = 0, 1
-
-
-@contextmanager
-def evaluating(module):
-    """The module in eval mode (deterministic, no graph) inside; its mode restored after."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
 
 
 def module_device(module):
@@ -558,23 +546,24 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def _forward(self, X, times=None):
-        """Deterministic outputs (eval mode) as a float64 array, streamed in batches.
+        """Deterministic outputs as a float64 array, streamed in batches.
 
-        Reads the fitted module as it is: nothing is drawn from any random generator
-        and the module stays on its device, in its mode.
+        Reads the fitted module as it is: the deterministic recursion (``noise=False``,
+        whatever the module's mode), nothing drawn from any random generator, and the
+        module left on its device and in its mode.
         """
         inputs = self._inputs(X, times, reset=False)
         module = self.net_.module_
         device = module_device(module)
         n = len(inputs["x"])
         outputs = []
-        with evaluating(module), torch.no_grad():
+        with torch.no_grad():
             for start in range(0, n, _PREDICT_BATCH):
                 batch = {
                     key: torch.from_numpy(value[start : start + _PREDICT_BATCH]).to(device)
                     for key, value in inputs.items()
                 }
-                outputs.append(module(**batch).to("cpu", torch.float64).numpy())
+                outputs.append(module(**batch, noise=False).to("cpu", torch.float64).numpy())
         if not outputs:
             return np.empty((0, module.decoder.out_features))
         return np.concatenate(outputs, axis=0)

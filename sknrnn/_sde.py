@@ -103,7 +103,11 @@ class NoisyRNN(nn.Module):
     (batch first), ``lengths`` an integer tensor ``(batch,)`` of the valid steps of
     each sequence (all ``T`` when None), ``step_scale`` a positive tensor
     ``(batch, T)`` scaling the step that reads each observation (irregular
-    sampling; 1 everywhere when None). The output is ``(batch, output_size)``.
+    sampling; 1 everywhere when None), ``noise`` whether to draw the training noise
+    (None: in training mode, as skorch switches it; ``False`` gives the
+    deterministic recursion without touching the module's mode, as prediction
+    does, so that it is safe while other threads use the module). The output is
+    ``(batch, output_size)``.
     The fused Euler recursion takes uneven ``step_scale`` too (the reference loop
     runs only with ``fused=False`` or the midpoint solver).
     """
@@ -236,13 +240,13 @@ class NoisyRNN(nn.Module):
         """Apply the encoder to the (standardized) input: ``(B, T, C) -> (B, T, N)``."""
         return self.encoder(x)
 
-    def final_state(self, x, lengths=None, step_scale=None):
+    def final_state(self, x, lengths=None, step_scale=None, noise=None):
         """Integrate the SDE over the sequences and return the last valid state ``(B, N)``."""
         u_all = self.encode(x)
         batch, n_steps = u_all.shape[0], u_all.shape[1]
         K = self._stacked_weight()
         dt = self.step_size()
-        noisy = self.training and self.is_noisy
+        noisy = (self.training if noise is None else noise) and self.is_noisy
         if step_scale is not None and bool((step_scale == 1).all()):
             step_scale = None
         if self.fused and self.solver == "euler":
@@ -270,5 +274,5 @@ class NoisyRNN(nn.Module):
             h = h_next if active is None else torch.where(active[k], h_next, h)
         return h
 
-    def forward(self, x, lengths=None, step_scale=None):
-        return self.decoder(self.final_state(x, lengths, step_scale))
+    def forward(self, x, lengths=None, step_scale=None, noise=None):
+        return self.decoder(self.final_state(x, lengths, step_scale, noise))

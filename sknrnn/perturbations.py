@@ -21,7 +21,7 @@ The attacks (:func:`fgsm`, :func:`pgd`) need the gradient of the loss with
 respect to the input, so they work on a fitted
 :class:`~sknrnn.NoisyRNNClassifier` or :class:`~sknrnn.NoisyRNNRegressor` (or a
 Pipeline ending in one whose other steps are ``"passthrough"``). They attack
-the deterministic model used for prediction (the module in eval mode) under an
+the deterministic model used for prediction (the recursion without noise) under an
 L-infinity budget, and they do not clip inputs to any range: sequences are
 not images in [0, 1].
 """
@@ -33,7 +33,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._base import evaluating, final_estimator, module_device
+from ._base import final_estimator, module_device
 from ._validation import mean_and_scale
 
 __all__ = ["white_noise", "multiplicative_noise", "salt_and_pepper", "fgsm", "pgd"]
@@ -276,7 +276,7 @@ def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, ra
     steps = np.arange(inputs["x"].shape[1])
     deltas = []
     # Gradients are needed even when the caller runs under torch.no_grad().
-    with evaluating(module), torch.enable_grad():
+    with torch.enable_grad():
         for start in range(0, len(lengths), batch_size):
             sl = slice(start, start + batch_size)
             batch = {key: torch.from_numpy(value[sl]).to(device) for key, value in inputs.items()}
@@ -291,7 +291,7 @@ def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, ra
                 delta = torch.zeros_like(x)
             for _ in range(n_steps):
                 delta.requires_grad_(True)
-                loss = est.net_.get_loss(module(x + delta, **batch), target)
+                loss = est.net_.get_loss(module(x + delta, **batch, noise=False), target)
                 (grad,) = torch.autograd.grad(loss, delta)
                 with torch.no_grad():
                     delta = delta + step_t * grad.sign()

@@ -82,10 +82,12 @@ def test_each_continued_call_draws_new_noise_and_a_reload_the_same(data):
 def test_predict_leaves_the_module_as_it_was(data):
     X, y = data
     clf = NoisyRNNClassifier(**FAST).fit(X, y)
-    clf.module_.train()
+    clf.module_.eval()
+    expected, attacked = clf.predict_proba(X), fgsm(clf, X, y, 0.1)
+    clf.module_.train()  # a mode set by someone else: left alone, and no noise in predict
     before = {k: v.clone() for k, v in clf.module_.state_dict().items()}
-    clf.predict(X)
-    fgsm(clf, X, y, 0.1)
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    np.testing.assert_array_equal(fgsm(clf, X, y, 0.1), attacked)
     assert clf.module_.training
     for key, value in clf.module_.state_dict().items():
         assert torch.equal(value, before[key])
@@ -140,3 +142,26 @@ def test_fits_and_predictions_in_threads_do_not_disturb_each_other(data):
         thread.join()
     for result in results:
         np.testing.assert_array_equal(result, alone)
+
+
+def test_concurrent_predictions_of_one_model_agree(data):
+    import threading
+
+    X, y = data
+    clf = NoisyRNNClassifier(**FAST, noise_level=1.0).fit(X, y)
+    clf.module_.train()  # as skorch may leave it: predict must not depend on the mode
+    expected = clf.predict_proba(X)
+    results = []
+
+    def predict():
+        for _ in range(30):
+            results.append(clf.predict_proba(X))
+
+    threads = [threading.Thread(target=predict) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 90
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
