@@ -34,7 +34,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 

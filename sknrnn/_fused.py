@@ -109,9 +109,12 @@ def _rows_in_order(perm, *tensors):
     return [None if t is None else t[:, perm] for t in tensors]
 
 
-def _standard_normal(n_steps, batch, n, like, stepwise):
-    """Gaussian draws ``(T, B, N)``; ``stepwise``: the numbers of ``T`` draws of ``(B, N)``."""
-    kw = dict(dtype=like.dtype, device=like.device)
+def _standard_normal(n_steps, batch, n, like, stepwise, generator=None):
+    """Gaussian draws ``(T, B, N)``; ``stepwise``: the numbers of ``T`` draws of ``(B, N)``.
+
+    Drawn from ``generator`` (on the device of ``like``), torch's global one when None.
+    """
+    kw = dict(dtype=like.dtype, device=like.device, generator=generator)
     if stepwise and (like.device.type != "cpu" or (batch * n) % 16):
         return torch.stack([torch.randn(batch, n, **kw) for _ in range(n_steps)])
     return torch.randn(n_steps, batch, n, **kw)
@@ -360,7 +363,8 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
 
 
 def euler_final_state(
-    u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0, xi=None, step_scale=None
+    u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0, xi=None, step_scale=None,
+    generator=None,
 ):
     """Last valid state of the Euler-Maruyama recursion, with a hand-written backward.
 
@@ -381,6 +385,9 @@ def euler_final_state(
     step_scale : tensor ``(B, T)`` or None
         Strictly positive scale of the step that reads each observation (irregular
         sampling): ``dt_k = dt * r_k``. None: 1 everywhere. No gradient flows to it.
+    generator : torch.Generator or None
+        Where ``xi`` is drawn from when it is drawn here (on the device of ``u``);
+        torch's global generator when None.
 
     Returns
     -------
@@ -395,7 +402,9 @@ def euler_final_state(
         )
     own_xi = (s1 != 0.0 or s2 != 0.0) and xi is None
     if own_xi:
-        xi = _standard_normal(n_steps, batch, n, u, stepwise=step_scale is not None)
+        xi = _standard_normal(
+            n_steps, batch, n, u, stepwise=step_scale is not None, generator=generator
+        )
     if s1 == 0.0 and s2 == 0.0:
         xi = None
     if n_steps == 0:

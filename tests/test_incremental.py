@@ -31,7 +31,7 @@ def test_partial_fit_streams_epochs_and_learns():
 def test_partial_fit_needs_every_class_up_front():
     X, y = _data()
     clf = NoisyRNNClassifier(**FAST).partial_fit(X[y < 2], y[y < 2])
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match="not seen in fit"):
         clf.partial_fit(X, y)
 
 

@@ -15,8 +15,6 @@ def _module(noise_type="none", solver="euler", add=0.0, mult=0.0, seed=0, **kw):
     ).double()
     with torch.no_grad():
         m.raw_dt.copy_(torch.tensor([-1.0, 0.0, 0.5], dtype=torch.float64))
-        m.x_mean.copy_(torch.tensor([0.5, -1.0]))
-        m.x_scale.copy_(torch.tensor([2.0, 0.5]))
     return m
 
 
@@ -38,7 +36,7 @@ def _reference(m, x, xi=None, length=None, scale=None):
     length = len(x) if length is None else length
     for k in range(length):
         dt = dt_unit * (1.0 if scale is None else scale[k])
-        u = U @ ((x[k] - p["x_mean"]) / p["x_scale"]) + b
+        u = U @ x[k] + b
 
         def f(v):
             return m.linear_weight * A @ v + np.tanh(W @ v + u)
