@@ -27,6 +27,7 @@ Run::
 
     python benchmarks/accuracy.py --seeds 3 --log benchmarks/results/accuracy.jsonl
     python benchmarks/accuracy.py --summarize benchmarks/results/accuracy.jsonl
+    python benchmarks/accuracy.py --trace-cost --threads 2   # the cost target, machine idle
 """
 
 import argparse
@@ -229,6 +230,27 @@ def targets(task, names, by):
     return "\n".join(lines)
 
 
+def trace_cost(threads):
+    """Seconds of a default fit on a Trace-sized set (100 sequences of 300 steps)."""
+    import torch
+
+    from sknrnn import NoisyRNNClassifier
+
+    torch.set_num_threads(threads)
+    rng = np.random.RandomState(0)
+    y = rng.randint(4, size=100)
+    t = np.linspace(0, 6, 300)
+    X = np.sin(t[None, :] * (1 + y[:, None])) + 0.3 * rng.normal(size=(100, 300))
+    lines = [f"\n**Cost of a default fit, 100 sequences of 300 steps, {threads} torch threads**\n",
+             "| model | fit s | epochs |", "|---|---|---|"]
+    for label, params in (("sknrnn (defaults)", {}), ("noise_type='none'", {"noise_type": "none"})):
+        model = NoisyRNNClassifier(random_state=0, **params)
+        start = time.perf_counter()
+        model.fit(X, y)
+        lines.append(f"| {label} | {time.perf_counter() - start:.1f} | {model.n_iter_} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -242,7 +264,13 @@ def main(argv=None):
     parser.add_argument("--log", default=None, help="append one JSON line per fit here")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="LOG",
                         help="only print the tables of these logs")
+    parser.add_argument("--trace-cost", action="store_true",
+                        help="only time default fits on 100 sequences of 300 steps")
     args = parser.parse_args(argv)
+
+    if args.trace_cost:
+        print(trace_cost(args.threads))
+        return
 
     if args.summarize:
         rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
