@@ -100,7 +100,9 @@ _PARAMS_DOC = """
 
 _ATTRS_DOC = """
     n_features_in_ : int
-        Number of time steps seen in fit.
+        Number of time steps seen in fit (the padded length). At prediction a
+        2D table needs this many columns (they are its features); 3D sequences
+        may have any number of steps.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X was a DataFrame with string column names.
@@ -270,6 +272,9 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences. 3D sequences may have any number of steps (NaN end
+            padding allowed); a 2D table needs the ``n_features_in_`` columns
+            seen in fit (pass ``X[:, :, np.newaxis]`` for another length).
         times : array-like of shape (n_samples, n_timesteps), default=None
             Observation times, required when the model was fitted with times
             (see ``fit``).
@@ -290,6 +295,9 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences. 3D sequences may have any number of steps (NaN end
+            padding allowed); a 2D table needs the ``n_features_in_`` columns
+            seen in fit (pass ``X[:, :, np.newaxis]`` for another length).
         times : array-like of shape (n_samples, n_timesteps), default=None
             Observation times, required when the model was fitted with times
             (see ``fit``).
@@ -307,6 +315,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences, of any number of steps when 3D (as in ``predict``).
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
         times : array-like of shape (n_samples, n_timesteps), default=None
@@ -459,6 +468,9 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences. 3D sequences may have any number of steps (NaN end
+            padding allowed); a 2D table needs the ``n_features_in_`` columns
+            seen in fit (pass ``X[:, :, np.newaxis]`` for another length).
         times : array-like of shape (n_samples, n_timesteps), default=None
             Observation times, required when the model was fitted with times
             (see ``fit``).
@@ -477,6 +489,7 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences, of any number of steps when 3D (as in ``predict``).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
         times : array-like of shape (n_samples, n_timesteps), default=None

@@ -9,6 +9,10 @@ Layout of X
   DataFrame works too, its columns being the time steps).
 - 3D ``(n_samples, n_timesteps, n_channels)``: multivariate sequences.
 
+At prediction a 2D table needs the columns seen in fit (they are its
+features, ``n_features_in_``), while 3D sequences may have any number of steps
+(longer or shorter than in fit): the recursion reads any length.
+
 Sequences of different lengths are padded at the end with NaN (see
 :func:`pad_sequences`); the padded steps do not move the hidden state. NaN
 anywhere else is an error: impute it first.
@@ -18,7 +22,7 @@ n_timesteps)`` array beside X, checked by :func:`check_times`.
 """
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 __all__ = ["pad_sequences"]
 
@@ -88,33 +92,50 @@ def check_sequences(estimator, X, *, reset):
     ``X`` comes back as float32 ``(n_samples, n_timesteps, n_channels)`` with
     padding replaced by zeros, ``lengths`` as int64 ``(n_samples,)``. With
     ``reset=True`` (fit) the numbers of steps and channels are recorded; with
-    ``reset=False`` (predict) they must match.
+    ``reset=False`` (predict) the channels must match, and so must the columns
+    of a 2D table (they are its features), while 3D sequences may have any
+    number of steps.
     """
     if not reset:
         check_is_fitted(estimator)
     _check_not_ragged(X)
-    try:
-        X = validate_data(
-            estimator,
-            X,
-            reset=reset,
-            dtype=_FLOAT_DTYPES,
-            ensure_all_finite=False,
-            allow_nd=True,
+    if not reset and np.ndim(X) == 3:
+        # Sequences (n_samples, n_timesteps, n_channels) of any number of steps: the
+        # recursion reads any length. Only a 2D table must keep the columns seen in fit.
+        X = check_array(
+            X, dtype=_FLOAT_DTYPES, ensure_all_finite=False, allow_nd=True, input_name="X"
         )
-    except ValueError as exc:
-        if str(exc).startswith("X has") and "features" in str(exc):
-            raise ValueError(
-                f"{exc} For sequences the features are the time steps: give X the same number "
-                "of steps as in fit (pad shorter sequences at the end with NaN)."
-            ) from exc
-        raise
+    else:
+        try:
+            X = validate_data(
+                estimator,
+                X,
+                reset=reset,
+                dtype=_FLOAT_DTYPES,
+                ensure_all_finite=False,
+                allow_nd=True,
+            )
+        except ValueError as exc:
+            if str(exc).startswith("X has") and "features" in str(exc):
+                n = estimator.n_features_in_
+                raise ValueError(
+                    f"{exc} A 2D X is a table whose columns are the time steps, so it needs "
+                    f"the {n} columns seen in fit. Sequences of any length are read as 3D "
+                    "(n_samples, n_timesteps, n_channels): pass X[:, :, np.newaxis] for "
+                    "univariate ones, or pad shorter ones to the fitted length with "
+                    f"sknrnn.pad_sequences(sequences, length={n})."
+                ) from exc
+            raise
     if X.ndim == 2:
         X = X[:, :, None]
     elif X.ndim != 3:
         raise ValueError(
             f"X must be 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, n_channels); "
             f"got an array with {X.ndim} dimensions of shape {X.shape}."
+        )
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"X has 0 time steps (shape {X.shape}): every sequence needs at least one step."
         )
     n_channels = X.shape[2]
     if reset:
