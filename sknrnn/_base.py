@@ -8,6 +8,7 @@ streams predictions in batches.
 
 import math
 from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,12 +16,14 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
 from skorch.dataset import ValidSplit
 from skorch.history import History
+from skorch.utils import to_tensor
 
-from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN
+from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN, noise_levels
 from ._validation import check_sequences, check_times
 
 # Batches of this many sequences at prediction time: memory stays flat on any n.
@@ -37,6 +40,30 @@ class _StopOnNonFiniteLoss(Callback):
                 "Training diverged: lower learning_rate_init, set clip_grad_norm, or scale "
                 "X (and y for regression) to unit variance."
             )
+
+
+class _WeightedNet(NeuralNet):
+    """skorch's NeuralNet with a sample-weighted loss.
+
+    skorch hands the criterion only the predictions and the targets, so the
+    weights travel in the input dict (key ``"sample_weight"``): ``infer`` keeps
+    them from the module, and ``get_loss`` takes the criterion's per-sequence
+    losses (``reduction="none"``) and returns their weighted mean over the batch,
+    ``sum(w * loss) / sum(w)``, as scikit-learn's MLP does.
+    """
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict) and "sample_weight" in x:
+            x = {key: value for key, value in x.items() if key != "sample_weight"}
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        losses = super().get_loss(y_pred, y_true, X=X, training=training)
+        losses = losses.reshape(len(losses), -1).mean(dim=1)  # one loss per sequence
+        if not isinstance(X, dict) or "sample_weight" not in X:
+            return losses.mean()
+        weights = to_tensor(X["sample_weight"], device=self.device).to(losses.dtype)
+        return (weights * losses).sum() / weights.sum().clamp_min(torch.finfo(losses.dtype).tiny)
 
 
 def resolve_device(device):
@@ -75,33 +102,32 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "callbacks": [list, None],
     }
 
-    @abstractmethod
     def __init__(
         self,
-        hidden_size,
+        hidden_size=64,
         *,
-        noise_type,
-        noise_level,
-        solver,
-        dt,
-        learn_dt,
-        beta,
-        gamma,
-        linear_weight,
-        max_iter,
-        batch_size,
-        learning_rate_init,
-        lr_schedule,
-        clip_grad_norm,
-        early_stopping,
-        validation_fraction,
-        n_iter_no_change,
-        tol,
-        random_state,
-        verbose,
-        device,
-        warm_start,
-        callbacks,
+        noise_type="additive",
+        noise_level=0.1,
+        solver="euler",
+        dt="auto",
+        learn_dt=True,
+        beta=0.75,
+        gamma=0.001,
+        linear_weight=1.0,
+        max_iter=100,
+        batch_size=64,
+        learning_rate_init=0.003,
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        device="auto",
+        warm_start=False,
+        callbacks=None,
     ):
         self.hidden_size = hidden_size
         self.noise_type = noise_type
@@ -129,11 +155,12 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     # -- what the subclasses define -----------------------------------------
     @abstractmethod
-    def _prepare_targets(self, y, *, reset, classes=None):
+    def _prepare_targets(self, y, *, reset, classes=None, sample_weight=None):
         """Validate and encode y for training; return ``(targets, n_outputs)``.
 
         ``reset=True`` learns the encoding (classes, target scaling) from y (or
-        from ``classes``); ``reset=False`` applies the one learned before.
+        from ``classes``; the scaling weighted by ``sample_weight``);
+        ``reset=False`` applies the one learned before.
         """
 
     @abstractmethod
@@ -144,22 +171,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _noise_levels(self):
         """``(additive, multiplicative)`` levels from ``noise_type`` and ``noise_level``."""
         level = self.noise_level
-        if isinstance(level, (tuple, list)):
-            if self.noise_type != "mixed" or len(level) != 2:
-                raise ValueError(
-                    "noise_level may be an (additive, multiplicative) pair only with "
-                    f"noise_type='mixed'; got noise_level={level!r} with "
-                    f"noise_type={self.noise_type!r}. Pass a single float otherwise."
-                )
-            add, mult = level
-        else:
-            add = mult = level
-        for value in (add, mult):
-            if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
-                raise ValueError(
-                    f"noise_level must be finite and >= 0; got {level!r}."
-                )
-        return float(add), float(mult)
+        if isinstance(level, (tuple, list)) and self.noise_type != "mixed":
+            raise ValueError(
+                "noise_level may be an (additive, multiplicative) pair only with "
+                f"noise_type='mixed'; got noise_level={level!r} with "
+                f"noise_type={self.noise_type!r}. Pass a single float otherwise."
+            )
+        return noise_levels(self.noise_type, level)
 
     def _build_module(self, n_steps, n_channels, n_outputs, x_mean, x_scale):
         add, mult = self._noise_levels()
@@ -186,16 +204,17 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         module.x_scale.copy_(torch.as_tensor(x_scale))
         return module
 
-    def _make_net(self, module, n_samples, train_split, n_classes, seed, device):
-        return NeuralNet(
+    def _make_net(self, module, n_samples, train_split, seed, device):
+        return _WeightedNet(
             module=module,
             criterion=self._criterion(),
+            criterion__reduction="none",  # per-sequence losses, weighted in get_loss
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             max_epochs=self.max_iter,
             batch_size=min(self.batch_size, n_samples),
             train_split=train_split,
-            callbacks=self._callbacks(n_classes),
+            callbacks=self._callbacks(),
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             iterator_valid__batch_size=_PREDICT_BATCH,
@@ -204,7 +223,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             device=device,
         )
 
-    def _callbacks(self, n_classes):
+    def _callbacks(self):
         callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
         if self.lr_schedule == "cosine":
             callbacks.append(
@@ -248,11 +267,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     # -- fit / predict --------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, times=None):
+    def fit(self, X, y, sample_weight=None, times=None):
         """Fit the model to sequences X and targets y.
 
         With ``warm_start=True`` and a fitted model, training goes on from the
-        current weights for ``max_iter`` more epochs.
+        current weights for ``max_iter`` more epochs, with the parameters as
+        they are now (see ``set_params``: those that shape the weights cannot
+        change on a fitted model).
 
         Parameters
         ----------
@@ -260,6 +281,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             Sequences; unequal lengths are NaN-padded at the end.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence. The loss of a minibatch is
+            the weighted mean of its sequences' losses, and the input (and
+            target) standardization uses weighted statistics. None: equal
+            weights.
         times : array-like of shape (n_samples, n_timesteps), default=None
             Observation time of each step (irregular sampling), strictly
             increasing along each sequence, NaN at padded steps. The step that
@@ -274,15 +300,16 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         restart = not (self.warm_start and hasattr(self, "net_"))
-        return self._fit(X, y, epochs=self.max_iter, reset=restart, times=times)
+        return self._fit(
+            X, y, epochs=self.max_iter, reset=restart, sample_weight=sample_weight, times=times
+        )
 
-    def _partial_fit(self, X, y, classes=None, times=None):
-        if not hasattr(self, "net_"):
-            self._validate_params()
-            return self._fit(
-                X, y, epochs=1, reset=True, classes=classes, incremental=True, times=times
-            )
-        return self._fit(X, y, epochs=1, reset=False, classes=classes, incremental=True, times=times)
+    def _partial_fit(self, X, y, classes=None, sample_weight=None, times=None):
+        self._validate_params()
+        return self._fit(
+            X, y, epochs=1, reset=not hasattr(self, "net_"), classes=classes,
+            incremental=True, sample_weight=sample_weight, times=times,
+        )
 
     def _inputs(self, X, times, *, reset):
         """Validated X (and times) as the dict of arrays that the net's module takes."""
@@ -312,32 +339,45 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 self.time_step_ = time_step
         return inputs
 
-    def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, times=None):
+    def _sample_weight(self, sample_weight, targets, *, reset, incremental):
+        """The weight of each sequence in the loss; the classifier adds class_weight."""
+        return sample_weight
+
+    def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, sample_weight=None,
+             times=None):
         self._noise_levels()
+        if not reset:  # before anything changes: refuse what cannot change on a fitted model
+            changed = self._changed_params()
         Xd = self._inputs(X, times, reset=reset)
         X, lengths = Xd["x"], Xd["lengths"]
-        targets, n_outputs = self._prepare_targets(y, reset=reset, classes=classes)
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        targets, n_outputs = self._prepare_targets(
+            y, reset=reset, classes=classes, sample_weight=weights
+        )
         if len(targets) != len(X):
             raise ValueError(
                 f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
             )
+        weights = self._sample_weight(weights, targets, reset=reset, incremental=incremental)
+        Xd["sample_weight"] = weights.astype(np.float32)
+        n_classes = n_outputs if hasattr(self, "classes_") else 0
         if not reset:
+            self._apply_params(changed, len(X), n_classes, incremental)
             # Go on from the current weights; reseed so that each call draws new noise.
-            with torch.random.fork_rng(devices=[]):
+            with torch.random.fork_rng(devices=[]), self._schedule(incremental):
                 torch.manual_seed(self._seed + self.n_iter_)
                 self.net_.partial_fit(Xd, targets, epochs=epochs)
             return self._record_history()
 
-        n_classes = n_outputs if hasattr(self, "classes_") else 0
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._seed = seed
         train_split = None if incremental else self._train_split(len(X), n_classes, seed)
 
         observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
         values = X[observed]  # (n_observed_steps, n_channels)
-        x_mean = values.mean(axis=0)
-        x_scale = values.std(axis=0)
-        x_scale[x_scale < 1e-12] = 1.0
+        x_mean, x_scale = _weighted_mean_std(values, np.broadcast_to(weights[:, None], observed.shape)[observed])
 
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
@@ -345,10 +385,103 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             if device.startswith("cuda"):
                 torch.cuda.manual_seed_all(seed)
             module = self._build_module(X.shape[1], X.shape[2], n_outputs, x_mean, x_scale)
-            self.net_ = self._make_net(module, len(X), train_split, n_classes, seed, device)
+            self.net_ = self._make_net(module, len(X), train_split, seed, device)
             self.net_.initialize()
-            self.net_.partial_fit(Xd, targets, epochs=epochs)
+            self._built_params = self._tracked_params()
+            with self._schedule(incremental):
+                self.net_.partial_fit(Xd, targets, epochs=epochs)
         return self._record_history()
+
+    # -- continued training: the parameters as they are now ------------------------
+    # Parameters that shape the weights: they cannot change on a fitted model.
+    _FIXED_PARAMS = ("hidden_size", "dt", "learn_dt")
+    # Parameters of the module's equations, changed in place on the fitted module.
+    _MODULE_PARAMS = ("noise_type", "noise_level", "solver", "beta", "gamma", "linear_weight")
+    # Parameters of the training loop's callbacks, rebuilt when one of them changes.
+    _CALLBACK_PARAMS = (
+        "max_iter", "lr_schedule", "clip_grad_norm", "early_stopping", "validation_fraction",
+        "n_iter_no_change", "tol", "verbose", "callbacks",
+    )
+
+    def _tracked_params(self):
+        return {
+            key: value for key, value in self.get_params(deep=False).items()
+            if key != "warm_start"
+        }
+
+    def _changed_params(self):
+        """Names of the parameters changed since the net was built; errors for the fixed ones."""
+        built = getattr(self, "_built_params", None)
+        if built is None:  # a model saved before this was recorded: nothing known to differ
+            self._built_params = built = self._tracked_params()
+        now = self._tracked_params()
+        changed = {key for key in now if not _same(now[key], built.get(key))}
+        fixed = sorted(changed.intersection(self._FIXED_PARAMS))
+        if fixed:
+            was = ", ".join(f"{key}={built.get(key)!r}" for key in fixed)
+            raise ValueError(
+                f"{', '.join(fixed)} changed since this {type(self).__name__} was fitted "
+                f"({was} then), but it shapes the fitted weights, so training cannot go on "
+                "from them. Set it back to go on training, or fit anew (warm_start=False; "
+                "partial_fit on a fresh estimator)."
+            )
+        return changed
+
+    def _apply_params(self, changed, n_samples, n_classes, incremental):
+        """Rebuild the parts of the fitted net whose parameters changed (as skorch does)."""
+        net = self.net_
+        if changed.intersection(self._MODULE_PARAMS):
+            add, mult = self._noise_levels()
+            self._module_kwargs.update(
+                noise_type=self.noise_type, noise_additive=add, noise_multiplicative=mult,
+                solver=self.solver, beta=self.beta, gamma_a=self.gamma, gamma_w=self.gamma,
+                linear_weight=self.linear_weight,
+            )
+            net.module_.configure(**{
+                key: self._module_kwargs[key]
+                for key in ("noise_type", "noise_additive", "noise_multiplicative", "solver",
+                            "beta", "gamma_a", "gamma_w", "linear_weight")
+            })
+        if "learning_rate_init" in changed:
+            net.lr = self.learning_rate_init
+            for group in net.optimizer_.param_groups:  # in place: Adam's moments are kept
+                group["lr"] = group["initial_lr"] = self.learning_rate_init
+        if "batch_size" in changed:
+            net.batch_size = min(self.batch_size, n_samples)
+        if "random_state" in changed:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            self._seed = seed
+            net.iterator_train__generator.manual_seed(seed)
+        if "device" in changed:
+            device = resolve_device(self.device)
+            net.set_params(device=device)
+            net.module_.to(device)
+            net.optimizer_.load_state_dict(net.optimizer_.state_dict())  # moves Adam's state
+        if changed.intersection(self._CALLBACK_PARAMS):
+            net.verbose = int(self.verbose)
+            split = None if incremental else self._train_split(n_samples, n_classes, self._seed)
+            net.set_params(callbacks=self._callbacks(), train_split=split)
+            net.initialize_callbacks()
+        self._built_params = self._tracked_params()
+
+    @contextmanager
+    def _schedule(self, incremental):
+        """partial_fit trains at the constant rate learning_rate_init, as sklearn's MLP.
+
+        (A schedule counted across calls would reach rate 0 and climb back.)
+        """
+        if not incremental:
+            yield
+            return
+        net = self.net_
+        callbacks = net.callbacks_
+        net.callbacks_ = [(name, cb) for name, cb in callbacks if name != "lr_scheduler"]
+        for group in net.optimizer_.param_groups:
+            group["lr"] = self.learning_rate_init
+        try:
+            yield
+        finally:
+            net.callbacks_ = callbacks
 
     def _record_history(self):
         self.n_iter_ = len(self.net_.history)
@@ -404,11 +537,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             module.load_state_dict(
                 {k: torch.from_numpy(np.array(v)) for k, v in module_state.items()}, assign=True
             )
-            n_classes = len(self.classes_) if hasattr(self, "classes_") else 0
             device = resolve_device(self.device)
-            self.net_ = self._make_net(
-                module.to(device), self.batch_size, None, n_classes, self._seed, device
-            )
+            self.net_ = self._make_net(module.to(device), self.batch_size, None, self._seed, device)
             self.net_.initialize()
             self.net_.history = History(history)
             if optimizer_state is not None:
@@ -430,6 +560,24 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
 def _silent(*args, **kwargs):
     pass
+
+
+def _same(a, b):
+    """Whether a parameter kept its value (callbacks and other objects: the same object)."""
+    if a is b:
+        return True
+    try:
+        return bool(type(a) is type(b) and a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _weighted_mean_std(values, weights):
+    """Weighted mean and standard deviation of the rows of ``values``; a zero std becomes 1."""
+    mean = np.average(values, axis=0, weights=weights)
+    std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
+    std[std < 1e-12] = 1.0
+    return mean, std
 
 
 def _map_leaves(value, kind, convert):

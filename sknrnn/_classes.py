@@ -1,13 +1,17 @@
 """The public estimators: a thin classifier and a thin regressor over BaseNoisyRNN."""
 
+import inspect
+
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
-from ._base import BaseNoisyRNN
+from ._base import BaseNoisyRNN, _weighted_mean_std
 
 _PARAMS_DOC = """
     hidden_size : int, default=64
@@ -140,6 +144,14 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     Parameters
     ----------
 %(params)s
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class in the loss, multiplying ``sample_weight``:
+        ``{label: weight}`` (classes left out weigh 1), ``"balanced"`` for
+        ``n_samples / (n_classes * np.bincount(y))`` from the y given to
+        ``fit``, or None for equal weights. ``partial_fit`` takes a dict or
+        None (compute balanced weights once with
+        ``sklearn.utils.class_weight.compute_class_weight`` and pass them).
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -164,65 +176,33 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     """
     )
 
-    def __init__(
-        self,
-        hidden_size=64,
-        *,
-        noise_type="additive",
-        noise_level=0.1,
-        solver="euler",
-        dt="auto",
-        learn_dt=True,
-        beta=0.75,
-        gamma=0.001,
-        linear_weight=1.0,
-        max_iter=100,
-        batch_size=64,
-        learning_rate_init=0.003,
-        lr_schedule="cosine",
-        clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        random_state=None,
-        verbose=0,
-        device="auto",
-        warm_start=False,
-        callbacks=None,
-    ):
-        super().__init__(
-            hidden_size,
-            noise_type=noise_type,
-            noise_level=noise_level,
-            solver=solver,
-            dt=dt,
-            learn_dt=learn_dt,
-            beta=beta,
-            gamma=gamma,
-            linear_weight=linear_weight,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            lr_schedule=lr_schedule,
-            clip_grad_norm=clip_grad_norm,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            verbose=verbose,
-            device=device,
-            warm_start=warm_start,
-            callbacks=callbacks,
-        )
+    _parameter_constraints: dict = {
+        **BaseNoisyRNN._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
 
-    def partial_fit(self, X, y, classes=None, times=None):
+    # The parameters of BaseNoisyRNN.__init__ and class_weight. The signature below is
+    # what scikit-learn (get_params, clone) and help() read: the keywords are spelled
+    # out once, in BaseNoisyRNN.
+    def __init__(self, hidden_size=64, *, class_weight=None, **params):
+        super().__init__(hidden_size, **params)
+        self.class_weight = class_weight
+
+    __init__.__signature__ = inspect.signature(BaseNoisyRNN.__init__).replace(
+        parameters=[
+            *inspect.signature(BaseNoisyRNN.__init__).parameters.values(),
+            inspect.Parameter("class_weight", inspect.Parameter.KEYWORD_ONLY, default=None),
+        ]
+    )
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
         The first call initializes the model (like ``fit``, without early
-        stopping) and needs every class, in ``y`` or in ``classes``. The
-        learning-rate schedule counts epochs across calls.
+        stopping) and needs every class, in ``y`` or in ``classes``. Every
+        call trains at the constant rate ``learning_rate_init``, whatever
+        ``lr_schedule`` (as scikit-learn's MLP does), with the parameters as
+        they are now (see ``fit``).
 
         Parameters
         ----------
@@ -230,6 +210,8 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
             All the classes, required on the first call when y lacks some.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss (see ``fit``).
         times : array-like of shape (n_samples, n_timesteps), default=None
             Observation times (see ``fit``): on every call or on none.
 
@@ -237,9 +219,36 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         -------
         self : object
         """
-        return self._partial_fit(X, y, classes=classes, times=times)
+        return self._partial_fit(
+            X, y, classes=classes, sample_weight=sample_weight, times=times
+        )
 
-    def _prepare_targets(self, y, *, reset, classes=None):
+    def _sample_weight(self, sample_weight, targets, *, reset, incremental):
+        weights = sample_weight
+        if self.class_weight is not None:
+            if incremental and isinstance(self.class_weight, str):
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} is not supported by partial_fit: "
+                    "each call sees only part of the data. Compute the weights once, e.g. "
+                    "compute_class_weight('balanced', classes=classes, y=y) from "
+                    "sklearn.utils.class_weight on a large enough sample of y, and pass them "
+                    "as class_weight={label: weight}."
+                )
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_[targets]
+            )
+            weights = weights * per_class[targets]
+        if reset:
+            weighted = np.unique(targets[weights > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "Only one class has a positive weight "
+                    f"({self.classes_[weighted].tolist()}): sample_weight and class_weight "
+                    "must leave at least two classes to learn from."
+                )
+        return weights
+
+    def _prepare_targets(self, y, *, reset, classes=None, sample_weight=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -364,70 +373,21 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
     """
     )
 
-    def __init__(
-        self,
-        hidden_size=64,
-        *,
-        noise_type="additive",
-        noise_level=0.1,
-        solver="euler",
-        dt="auto",
-        learn_dt=True,
-        beta=0.75,
-        gamma=0.001,
-        linear_weight=1.0,
-        max_iter=100,
-        batch_size=64,
-        learning_rate_init=0.003,
-        lr_schedule="cosine",
-        clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        random_state=None,
-        verbose=0,
-        device="auto",
-        warm_start=False,
-        callbacks=None,
-    ):
-        super().__init__(
-            hidden_size,
-            noise_type=noise_type,
-            noise_level=noise_level,
-            solver=solver,
-            dt=dt,
-            learn_dt=learn_dt,
-            beta=beta,
-            gamma=gamma,
-            linear_weight=linear_weight,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            lr_schedule=lr_schedule,
-            clip_grad_norm=clip_grad_norm,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            verbose=verbose,
-            device=device,
-            warm_start=warm_start,
-            callbacks=callbacks,
-        )
-
-    def partial_fit(self, X, y, times=None):
+    def partial_fit(self, X, y, sample_weight=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
         The first call initializes the model (like ``fit``, without early
-        stopping) and sets the target scaling from its y. The learning-rate
-        schedule counts epochs across calls.
+        stopping) and sets the target scaling from its y. Every call trains at
+        the constant rate ``learning_rate_init``, whatever ``lr_schedule`` (as
+        scikit-learn's MLP does), with the parameters as they are now (see
+        ``fit``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss (see ``fit``).
         times : array-like of shape (n_samples, n_timesteps), default=None
             Observation times (see ``fit``): on every call or on none.
 
@@ -435,9 +395,9 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         -------
         self : object
         """
-        return self._partial_fit(X, y, times=times)
+        return self._partial_fit(X, y, sample_weight=sample_weight, times=times)
 
-    def _prepare_targets(self, y, *, reset, classes=None):
+    def _prepare_targets(self, y, *, reset, classes=None, sample_weight=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -449,10 +409,7 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         y2 = y.reshape(len(y), -1)
         if reset:
             self._y_ndim = y.ndim
-            self._y_mean = y2.mean(axis=0)
-            scale = y2.std(axis=0)
-            scale[scale < 1e-12] = 1.0
-            self._y_scale = scale
+            self._y_mean, self._y_scale = _weighted_mean_std(y2, sample_weight)
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(
                 f"y has {y2.shape[1]} outputs but the model was fitted with {len(self._y_mean)}."

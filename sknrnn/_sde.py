@@ -43,6 +43,7 @@ everywhere is the evenly sampled recursion above.
 """
 
 import math
+from numbers import Real
 
 import torch
 from torch import nn
@@ -52,6 +53,45 @@ from ._fused import euler_final_state
 
 NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
 SOLVERS = ("euler", "midpoint")
+
+
+def noise_levels(noise_type, noise_level):
+    """The levels ``(s_1, s_2)`` of the diffusion that ``noise_type`` uses.
+
+    The one place that decides which noise a type has: ``s_1`` (additive) is
+    nonzero only for ``"additive"`` and ``"mixed"``, ``s_2`` (multiplicative)
+    only for ``"multiplicative"`` and ``"mixed"``; ``(0.0, 0.0)`` is no noise.
+
+    Parameters
+    ----------
+    noise_type : {"none", "additive", "multiplicative", "mixed"}
+    noise_level : float or (float, float)
+        A level for each term the type has, or an ``(additive,
+        multiplicative)`` pair (for ``"mixed"``; the estimators accept a pair
+        only there).
+
+    Returns
+    -------
+    (s1, s2) : tuple of float
+    """
+    if noise_type not in NOISE_TYPES:
+        raise ValueError(f"noise_type must be one of {NOISE_TYPES}, got {noise_type!r}.")
+    if isinstance(noise_level, (tuple, list)):
+        if len(noise_level) != 2:
+            raise ValueError(
+                "noise_level must be a float or an (additive, multiplicative) pair; got "
+                f"{noise_level!r}."
+            )
+        add, mult = noise_level
+    else:
+        add = mult = noise_level
+    for value in (add, mult):
+        if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"noise_level must be finite and >= 0; got {noise_level!r}.")
+    return (
+        float(add) if noise_type in ("additive", "mixed") else 0.0,
+        float(mult) if noise_type in ("multiplicative", "mixed") else 0.0,
+    )
 
 
 def lipschitz_matrix(M, beta, gamma):
@@ -127,21 +167,17 @@ class NoisyRNN(nn.Module):
         fused=True,
     ):
         super().__init__()
-        if noise_type not in NOISE_TYPES:
-            raise ValueError(f"noise_type must be one of {NOISE_TYPES}, got {noise_type!r}.")
-        if solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
         self.hidden_size = hidden_size
-        self.noise_type = noise_type
-        self.noise_additive = float(noise_additive) if noise_type in ("additive", "mixed") else 0.0
-        self.noise_multiplicative = (
-            float(noise_multiplicative) if noise_type in ("multiplicative", "mixed") else 0.0
+        self.configure(
+            noise_type=noise_type,
+            noise_additive=noise_additive,
+            noise_multiplicative=noise_multiplicative,
+            solver=solver,
+            beta=beta,
+            gamma_a=gamma_a,
+            gamma_w=gamma_w,
+            linear_weight=linear_weight,
         )
-        self.solver = solver
-        self.beta = beta
-        self.gamma_a = gamma_a
-        self.gamma_w = gamma_w
-        self.linear_weight = linear_weight
         # The Euler recursion with a hand-written backward (_fused.py); False: the step loop.
         self.fused = fused
 
@@ -158,6 +194,24 @@ class NoisyRNN(nn.Module):
         # Per-channel standardization of the input, set by the estimator.
         self.register_buffer("x_mean", torch.zeros(input_size))
         self.register_buffer("x_scale", torch.ones(input_size))
+
+    def configure(
+        self, *, noise_type, noise_additive, noise_multiplicative, solver, beta, gamma_a,
+        gamma_w, linear_weight,
+    ):
+        """Set the constants of the equations (no weights): at construction, and when a
+        fitted model goes on training with other settings."""
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+        self.noise_type = noise_type
+        self.noise_additive, self.noise_multiplicative = noise_levels(
+            noise_type, (noise_additive, noise_multiplicative)
+        )
+        self.solver = solver
+        self.beta = beta
+        self.gamma_a = gamma_a
+        self.gamma_w = gamma_w
+        self.linear_weight = linear_weight
 
     # -- the pieces of the SDE -------------------------------------------------
     def hidden_matrices(self):

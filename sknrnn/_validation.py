@@ -86,6 +86,17 @@ def _check_not_ragged(X):
             )
 
 
+def _ndim(X):
+    """Number of dimensions of array-like X (None when it is not array-like)."""
+    ndim = getattr(X, "ndim", None)
+    if isinstance(ndim, int):
+        return ndim
+    try:
+        return np.asarray(X).ndim
+    except (TypeError, ValueError):
+        return None
+
+
 def check_sequences(estimator, X, *, reset):
     """Validate X and return ``(X, lengths)`` ready for the torch module.
 
@@ -99,7 +110,7 @@ def check_sequences(estimator, X, *, reset):
     if not reset:
         check_is_fitted(estimator)
     _check_not_ragged(X)
-    if not reset and np.ndim(X) == 3:
+    if not reset and _ndim(X) == 3:
         # Sequences (n_samples, n_timesteps, n_channels) of any number of steps: the
         # recursion reads any length. Only a 2D table must keep the columns seen in fit.
         X = check_array(
