@@ -366,7 +366,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         if not reset:
             self._apply_params(changed, len(X), n_classes, incremental)
             # Go on from the current weights; reseed so that each call draws new noise.
-            with torch.random.fork_rng(devices=[]), self._schedule(incremental):
+            with torch.random.fork_rng(devices=[]), self._incremental(incremental):
                 torch.manual_seed(self._seed + self.n_iter_)
                 self.net_.partial_fit(Xd, targets, epochs=epochs)
             return self._record_history()
@@ -388,7 +388,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             self.net_ = self._make_net(module, len(X), train_split, seed, device)
             self.net_.initialize()
             self._built_params = self._tracked_params()
-            with self._schedule(incremental):
+            with self._incremental(incremental):
                 self.net_.partial_fit(Xd, targets, epochs=epochs)
         return self._record_history()
 
@@ -459,29 +459,35 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             net.optimizer_.load_state_dict(net.optimizer_.state_dict())  # moves Adam's state
         if changed.intersection(self._CALLBACK_PARAMS):
             net.verbose = int(self.verbose)
-            split = None if incremental else self._train_split(n_samples, n_classes, self._seed)
-            net.set_params(callbacks=self._callbacks(), train_split=split)
+            if not incremental:  # partial_fit holds nothing out (see _incremental)
+                net.train_split = self._train_split(n_samples, n_classes, self._seed)
+            net.set_params(callbacks=self._callbacks())
             net.initialize_callbacks()
         self._built_params = self._tracked_params()
 
     @contextmanager
-    def _schedule(self, incremental):
-        """partial_fit trains at the constant rate learning_rate_init, as sklearn's MLP.
+    def _incremental(self, incremental):
+        """partial_fit: one epoch at the constant rate learning_rate_init, on all the data.
 
-        (A schedule counted across calls would reach rate 0 and climb back.)
+        As in scikit-learn's MLP, partial_fit neither follows the learning-rate
+        schedule (counted across calls, it would reach rate 0 and climb back)
+        nor holds out data for early stopping.
         """
         if not incremental:
             yield
             return
         net = self.net_
-        callbacks = net.callbacks_
-        net.callbacks_ = [(name, cb) for name, cb in callbacks if name != "lr_scheduler"]
+        callbacks, split = net.callbacks_, net.train_split
+        net.callbacks_ = [
+            (name, cb) for name, cb in callbacks if name not in ("lr_scheduler", "early_stopping")
+        ]
+        net.train_split = None
         for group in net.optimizer_.param_groups:
             group["lr"] = self.learning_rate_init
         try:
             yield
         finally:
-            net.callbacks_ = callbacks
+            net.callbacks_, net.train_split = callbacks, split
 
     def _record_history(self):
         self.n_iter_ = len(self.net_.history)

@@ -201,8 +201,8 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         The first call initializes the model (like ``fit``, without early
         stopping) and needs every class, in ``y`` or in ``classes``. Every
         call trains at the constant rate ``learning_rate_init``, whatever
-        ``lr_schedule`` (as scikit-learn's MLP does), with the parameters as
-        they are now (see ``fit``).
+        ``lr_schedule``, on all of X (no early stopping), as scikit-learn's MLP
+        does, with the parameters as they are now (see ``fit``).
 
         Parameters
         ----------
@@ -378,9 +378,9 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
 
         The first call initializes the model (like ``fit``, without early
         stopping) and sets the target scaling from its y. Every call trains at
-        the constant rate ``learning_rate_init``, whatever ``lr_schedule`` (as
-        scikit-learn's MLP does), with the parameters as they are now (see
-        ``fit``).
+        the constant rate ``learning_rate_init``, whatever ``lr_schedule``, on
+        all of X (no early stopping), as scikit-learn's MLP does, with the
+        parameters as they are now (see ``fit``).
 
         Parameters
         ----------

@@ -209,3 +209,17 @@ def test_loading_draws_nothing_from_torchs_generator():
     before = torch.get_rng_state()
     pickle.loads(blob)
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_partial_fit_neither_early_stops_nor_holds_data_out():
+    """As sklearn's MLP: early_stopping is for fit (a fresh partial_fit raised a KeyError)."""
+    X, y = _data()
+    fresh = NoisyRNNClassifier(**FAST, early_stopping=True).partial_fit(X, y)
+    fitted = NoisyRNNClassifier(**{**FAST, "max_iter": 3, "early_stopping": True}).fit(X, y)
+    assert "valid_loss" in fitted.net_.history[-1]
+    fitted.partial_fit(X, y)
+    for clf in (fresh, fitted):
+        assert "valid_loss" not in clf.net_.history[-1]
+        assert sum(clf.net_.history[-1, "batches", :, "train_batch_size"]) == len(X)
+    fitted.set_params(warm_start=True).fit(X, y)  # fit still validates
+    assert "valid_loss" in fitted.net_.history[-1]
