@@ -129,8 +129,40 @@ _ATTRS_DOC = """
 """
 
 
+_FRAGMENTS = {
+    "params": _PARAMS_DOC,
+    "attrs": _ATTRS_DOC,
+    "X_predict": """        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences. 3D sequences may have any number of steps (NaN end
+            padding allowed); a 2D table needs the ``n_features_in_`` columns
+            seen in fit (pass ``X[:, :, np.newaxis]`` for another length).
+""",
+    "X_score": """        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences, of any number of steps when 3D (as in ``predict``).
+""",
+    "times_predict": """        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times, required when the model was fitted with times
+            (see ``fit``).
+""",
+    "weights_times_partial_fit": """        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss (see ``fit``).
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times (see ``fit``): on every call or on none.
+""",
+}
+
+
 def _doc(text):
-    return text.replace("%(params)s", _PARAMS_DOC).replace("%(attrs)s", _ATTRS_DOC)
+    """``text`` with each ``%(name)s`` replaced by the fragment of that name."""
+    for name, fragment in _FRAGMENTS.items():
+        text = text.replace(f"%({name})s", fragment)
+    return text
+
+
+def _documented(method):
+    """A method whose docstring has its fragments filled in (see ``_doc``)."""
+    method.__doc__ = _doc(method.__doc__)
+    return method
 
 
 class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
@@ -195,6 +227,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         ]
     )
 
+    @_documented
     def partial_fit(self, X, y, classes=None, sample_weight=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
@@ -210,11 +243,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
             All the classes, required on the first call when y lacks some.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sequence in the loss (see ``fit``).
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times (see ``fit``): on every call or on none.
-
+%(weights_times_partial_fit)s
         Returns
         -------
         self : object
@@ -275,19 +304,13 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     def _criterion(self):
         return torch.nn.CrossEntropyLoss
 
+    @_documented
     def predict_proba(self, X, times=None):
         """Class probabilities of the sequences in X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-            Sequences. 3D sequences may have any number of steps (NaN end
-            padding allowed); a 2D table needs the ``n_features_in_`` columns
-            seen in fit (pass ``X[:, :, np.newaxis]`` for another length).
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(X_predict)s%(times_predict)s
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
@@ -298,19 +321,13 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
+    @_documented
     def predict(self, X, times=None):
         """Predicted class of each sequence in X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-            Sequences. 3D sequences may have any number of steps (NaN end
-            padding allowed); a 2D table needs the ``n_features_in_`` columns
-            seen in fit (pass ``X[:, :, np.newaxis]`` for another length).
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(X_predict)s%(times_predict)s
         Returns
         -------
         y : ndarray of shape (n_samples,)
@@ -318,19 +335,15 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         indices = np.argmax(self._forward(X, times), axis=1)
         return self.classes_[indices]
 
+    @_documented
     def score(self, X, y, sample_weight=None, times=None):
         """Accuracy on (X, y), as ``ClassifierMixin.score``, with optional times.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-            Sequences, of any number of steps when 3D (as in ``predict``).
-        y : array-like of shape (n_samples,)
+%(X_score)s        y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(times_predict)s
         Returns
         -------
         score : float
@@ -373,6 +386,7 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
     """
     )
 
+    @_documented
     def partial_fit(self, X, y, sample_weight=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
@@ -386,11 +400,7 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sequence in the loss (see ``fit``).
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times (see ``fit``): on every call or on none.
-
+%(weights_times_partial_fit)s
         Returns
         -------
         self : object
@@ -419,19 +429,13 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
     def _criterion(self):
         return torch.nn.MSELoss
 
+    @_documented
     def predict(self, X, times=None):
         """Predicted targets of the sequences in X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-            Sequences. 3D sequences may have any number of steps (NaN end
-            padding allowed); a 2D table needs the ``n_features_in_`` columns
-            seen in fit (pass ``X[:, :, np.newaxis]`` for another length).
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(X_predict)s%(times_predict)s
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
@@ -440,19 +444,15 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         y = self._forward(X, times) * self._y_scale + self._y_mean
         return y.ravel() if self._y_ndim == 1 else y
 
+    @_documented
     def score(self, X, y, sample_weight=None, times=None):
         """R^2 on (X, y), as ``RegressorMixin.score``, with optional times.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-            Sequences, of any number of steps when 3D (as in ``predict``).
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+%(X_score)s        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(times_predict)s
         Returns
         -------
         score : float

@@ -49,7 +49,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._fused import euler_final_state
+from ._fused import euler_final_state, has_noise
 
 NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
 SOLVERS = ("euler", "midpoint")
@@ -230,12 +230,20 @@ class NoisyRNN(nn.Module):
         A, W = self.hidden_matrices()
         return torch.cat([self.linear_weight * A, W], dim=0).T
 
-    def drift(self, h, u, K=None):
-        """``f(h, x) = a A h + tanh(W h + u)`` where ``u = U x + b`` is precomputed."""
+    def drift(self, h, u, K=None, jacobian=False):
+        """``f(h, x) = a A h + tanh(W h + u)`` where ``u = U x + b`` is precomputed.
+
+        With ``jacobian=True``, ``(f, J_f)``: also its Jacobian in ``h``,
+        ``a A + diag(1 - tanh^2(W h + u)) W``, of shape ``(B, N, N)``.
+        """
         K = self._stacked_weight() if K is None else K
         z = h @ K
         n = self.hidden_size
-        return z[:, :n] + torch.tanh(z[:, n:] + u)
+        t = torch.tanh(z[:, n:] + u)
+        f = z[:, :n] + t
+        if not jacobian:
+            return f
+        return f, K[:, :n].T + (1.0 - t * t).unsqueeze(-1) * K[:, n:].T
 
     def diffusion(self, h):
         """Diagonal of ``sigma(h)``: ``s_1 + s_2 h`` (each term present per noise type)."""
@@ -243,18 +251,39 @@ class NoisyRNN(nn.Module):
 
     @property
     def is_noisy(self):
-        return self.noise_additive > 0 or self.noise_multiplicative > 0
+        return has_noise(self.noise_additive, self.noise_multiplicative)
+
+    def clean_step(self, h, u, dt=None, K=None, jacobian=False):
+        """One deterministic step of the solver (the drift alone), as at prediction time.
+
+        Euler ``h + dt f(h)``, or the midpoint rule ``h + dt f(h + dt/2 f(h))``.
+        ``dt`` is ``(N,)`` or per sample ``(B, N)`` (``step_size()`` when None).
+        With ``jacobian=True``, ``(h_next, J)`` with ``J = d h_next / d h`` of shape
+        ``(B, N, N)``; the diagnostics read the dynamics through this.
+        """
+        K = self._stacked_weight() if K is None else K
+        dt = self.step_size() if dt is None else dt
+        f, jf = self.drift(h, u, K, jacobian=True) if jacobian else (self.drift(h, u, K), None)
+        if self.solver == "midpoint":
+            h_mid = h + 0.5 * dt * f
+            if jacobian:
+                eye = torch.eye(self.hidden_size, dtype=h.dtype, device=h.device)
+                f, jf_mid = self.drift(h_mid, u, K, jacobian=True)
+                jf = jf_mid @ (eye + 0.5 * dt.unsqueeze(-1) * jf)
+            else:
+                f = self.drift(h_mid, u, K)
+        h_next = h + dt * f
+        if not jacobian:
+            return h_next
+        eye = torch.eye(self.hidden_size, dtype=h.dtype, device=h.device)
+        return h_next, eye + dt.unsqueeze(-1) * jf
 
     def sde_step(self, h, u, dt, K=None, xi=None):
         """One integration step from ``h`` given ``u = U x + b``; ``xi`` is the Gaussian draw.
 
         With ``xi=None`` the step is deterministic (the drift alone).
         """
-        K = self._stacked_weight() if K is None else K
-        f = self.drift(h, u, K)
-        if self.solver == "midpoint":
-            f = self.drift(h + 0.5 * dt * f, u, K)
-        h_next = h + dt * f
+        h_next = self.clean_step(h, u, dt, K)
         if xi is not None:
             h_next = h_next + dt.sqrt() * self.diffusion(h) * xi
         return h_next
