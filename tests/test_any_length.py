@@ -86,3 +86,14 @@ def test_2d_table_with_other_columns_still_raises_and_says_how():
     assert clf.predict(rng.normal(size=(3, 12))[:, :, None]).shape == (3,)
     with pytest.raises(ValueError, match="0 time steps"):
         clf.predict(np.zeros((3, 0, 1)))
+
+
+def test_a_model_fitted_with_times_predicts_other_lengths_with_the_learned_spacing():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(40, 10)), rng.randint(2, size=40)
+    times = np.cumsum(rng.exponential(2.0, size=(40, 10)), axis=1)
+    clf = NoisyRNNClassifier(hidden_size=8, max_iter=2, random_state=0).fit(X, y, times=times)
+    time_step = clf.time_step_
+    longer = np.cumsum(rng.exponential(2.0, size=(5, 14)), axis=1)
+    proba = clf.predict_proba(rng.normal(size=(5, 14, 1)), times=longer)
+    assert proba.shape == (5, 2) and clf.time_step_ == time_step
