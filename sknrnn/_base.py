@@ -29,6 +29,14 @@ from ._validation import check_sequences, check_times
 # Batches of this many sequences at prediction time: memory stays flat on any n.
 _PREDICT_BATCH = 1024
 
+# The adaptive training budget (batch_size="auto", max_iter="auto"), chosen by
+# measurement on the development suite (benchmarks/accuracy.py): minibatches of
+# n / 16 sequences between 8 and 64, and as many epochs as give about
+# _AUTO_STEPS optimizer steps, between _AUTO_EPOCHS[0] and _AUTO_EPOCHS[1].
+_AUTO_BATCH = (16, 8, 64)  # (divisor of n, smallest, largest)
+_AUTO_STEPS = 2000
+_AUTO_EPOCHS = (10, 1000)
+
 
 class _StopOnNonFiniteLoss(Callback):
     """Stop training with a clear error as soon as the training loss is NaN or inf."""
@@ -86,8 +94,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "beta": [Interval(Real, 0, 1, closed="both")],
         "gamma": [Interval(Real, 0, None, closed="left")],
         "linear_weight": [Interval(Real, None, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
@@ -114,8 +122,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         beta=0.75,
         gamma=0.001,
         linear_weight=1.0,
-        max_iter=100,
-        batch_size=64,
+        max_iter="auto",
+        batch_size="auto",
         learning_rate_init=0.003,
         lr_schedule="cosine",
         clip_grad_norm=1.0,
@@ -204,17 +212,39 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         module.x_scale.copy_(torch.as_tensor(x_scale))
         return module
 
-    def _make_net(self, module, n_samples, train_split, seed, device):
+    def _budget(self, n_samples):
+        """``(batch_size, epochs)`` of a call that trains on ``n_samples`` sequences
+        (those left for training once a validation set is held out).
+
+        Both are functions of the data of each call (``fit``, a warm-start ``fit``,
+        ``partial_fit``), never of an earlier call: ``batch_size="auto"`` takes
+        ``n / 16`` sequences, between 8 and 64; ``max_iter="auto"`` runs as many
+        epochs as give about 2000 optimizer steps, between 10 and 1000 epochs, so
+        that a small set trains to convergence and a large one stops early.
+        """
+        if self.batch_size == "auto":
+            divisor, smallest, largest = _AUTO_BATCH
+            batch_size = max(smallest, min(largest, n_samples // divisor))
+        else:
+            batch_size = self.batch_size
+        batch_size = min(batch_size, n_samples)
+        if self.max_iter != "auto":
+            return batch_size, self.max_iter
+        steps_per_epoch = math.ceil(n_samples / batch_size)
+        lo, hi = _AUTO_EPOCHS
+        return batch_size, max(lo, min(hi, math.ceil(_AUTO_STEPS / steps_per_epoch)))
+
+    def _make_net(self, module, batch_size, epochs, train_split, seed, device):
         return _WeightedNet(
             module=module,
             criterion=self._criterion(),
             criterion__reduction="none",  # per-sequence losses, weighted in get_loss
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
-            max_epochs=self.max_iter,
-            batch_size=min(self.batch_size, n_samples),
+            max_epochs=epochs,
+            batch_size=batch_size,
             train_split=train_split,
-            callbacks=self._callbacks(),
+            callbacks=self._callbacks(epochs),
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             iterator_valid__batch_size=_PREDICT_BATCH,
@@ -223,12 +253,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             device=device,
         )
 
-    def _callbacks(self):
+    def _callbacks(self, epochs):
         callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
         if self.lr_schedule == "cosine":
-            callbacks.append(
-                ("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=self.max_iter))
-            )
+            callbacks.append(("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=epochs)))
         if self.clip_grad_norm is not None:
             callbacks.append(("clipping", GradientNormClipping(self.clip_grad_norm)))
         if self.early_stopping:
@@ -301,7 +329,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         """
         restart = not (self.warm_start and hasattr(self, "net_"))
         return self._fit(
-            X, y, epochs=self.max_iter, reset=restart, sample_weight=sample_weight, times=times
+            X, y, epochs=None, reset=restart, sample_weight=sample_weight, times=times
         )
 
     def _partial_fit(self, X, y, classes=None, sample_weight=None, times=None):
@@ -365,19 +393,31 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         n_classes = n_outputs if hasattr(self, "classes_") else 0
         if not reset:
             self._apply_params(changed, len(X), n_classes, incremental)
-            # Go on from the current weights; reseed so that each call draws new noise.
+            # Go on from the current weights, in minibatches sized for this call's data;
+            # reseed so that each call draws new noise.
+            n_train = len(X)
+            if not incremental and self.net_.train_split is not None:
+                n_train -= math.ceil(self.validation_fraction * len(X))
+            self.net_.batch_size, planned = self._budget(n_train)
             with torch.random.fork_rng(devices=[]), self._incremental(incremental):
                 torch.manual_seed(self._seed + self.n_iter_)
-                self.net_.partial_fit(Xd, targets, epochs=epochs)
+                self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
             return self._record_history()
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._seed = seed
         train_split = None if incremental else self._train_split(len(X), n_classes, seed)
+        n_train = len(X)
+        if train_split is not None:
+            n_train -= math.ceil(self.validation_fraction * len(X))
+        batch_size, planned = self._budget(n_train)
+        # The cosine schedule spans the epochs planned by the first fit (kept on save).
+        self._schedule_epochs = planned if epochs is None else max(planned, epochs)
 
         observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
         values = X[observed]  # (n_observed_steps, n_channels)
-        x_mean, x_scale = _weighted_mean_std(values, np.broadcast_to(weights[:, None], observed.shape)[observed])
+        step_weights = np.broadcast_to(weights[:, None], observed.shape)[observed]
+        x_mean, x_scale = _weighted_mean_std(values, step_weights)
 
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
@@ -385,11 +425,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             if device.startswith("cuda"):
                 torch.cuda.manual_seed_all(seed)
             module = self._build_module(X.shape[1], X.shape[2], n_outputs, x_mean, x_scale)
-            self.net_ = self._make_net(module, len(X), train_split, seed, device)
+            self.net_ = self._make_net(
+                module, batch_size, self._schedule_epochs, train_split, seed, device
+            )
             self.net_.initialize()
             self._built_params = self._tracked_params()
             with self._incremental(incremental):
-                self.net_.partial_fit(Xd, targets, epochs=epochs)
+                self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
         return self._record_history()
 
     # -- continued training: the parameters as they are now ------------------------
@@ -398,8 +440,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     # Parameters of the module's equations, changed in place on the fitted module.
     _MODULE_PARAMS = ("noise_type", "noise_level", "solver", "beta", "gamma", "linear_weight")
     # Parameters of the training loop's callbacks, rebuilt when one of them changes.
+    # (max_iter and batch_size need nothing rebuilt: every call plans its own budget.)
     _CALLBACK_PARAMS = (
-        "max_iter", "lr_schedule", "clip_grad_norm", "early_stopping", "validation_fraction",
+        "lr_schedule", "clip_grad_norm", "early_stopping", "validation_fraction",
         "n_iter_no_change", "tol", "verbose", "callbacks",
     )
 
@@ -446,8 +489,6 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             net.lr = self.learning_rate_init
             for group in net.optimizer_.param_groups:  # in place: Adam's moments are kept
                 group["lr"] = group["initial_lr"] = self.learning_rate_init
-        if "batch_size" in changed:
-            net.batch_size = min(self.batch_size, n_samples)
         if "random_state" in changed:
             seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self._seed = seed
@@ -461,7 +502,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             net.verbose = int(self.verbose)
             if not incremental:  # partial_fit holds nothing out (see _incremental)
                 net.train_split = self._train_split(n_samples, n_classes, self._seed)
-            net.set_params(callbacks=self._callbacks())
+            net.set_params(callbacks=self._callbacks(self._schedule_epochs))
             net.initialize_callbacks()
         self._built_params = self._tracked_params()
 
@@ -544,7 +585,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 {k: torch.from_numpy(np.array(v)) for k, v in module_state.items()}, assign=True
             )
             device = resolve_device(self.device)
-            self.net_ = self._make_net(module.to(device), self.batch_size, None, self._seed, device)
+            # The batch size is set anew by every training call from its own data.
+            self.net_ = self._make_net(
+                module.to(device), 1, self._schedule_epochs, None, self._seed, device
+            )
             self.net_.initialize()
             self.net_.history = History(history)
             if optimizer_state is not None:

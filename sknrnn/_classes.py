@@ -53,17 +53,24 @@ _PARAMS_DOC = """
     linear_weight : float, default=1.0
         Weight of the linear term ``A h`` in the drift (the paper's alpha).
 
-    max_iter : int, default=100
-        Number of epochs.
+    max_iter : int or "auto", default="auto"
+        Number of epochs (an upper bound with ``early_stopping``). ``"auto"``
+        runs as many epochs as give about 2000 optimizer steps, between 10 and
+        1000 epochs: a small set trains to convergence (50 sequences in
+        batches of 8: 286 epochs) and a large one stops sooner (10,000
+        sequences in batches of 64: 13 epochs). Each call computes it from
+        its own data (a warm-start ``fit`` runs that many more epochs).
 
-    batch_size : int, default=64
-        Minibatch size; capped at the number of samples.
+    batch_size : int or "auto", default="auto"
+        Minibatch size, capped at the number of samples. ``"auto"`` takes
+        ``n_samples // 16`` sequences, between 8 and 64, from the data of
+        each training call (after the validation set is held out).
 
     learning_rate_init : float, default=0.003
         Learning rate of the Adam optimizer.
 
     lr_schedule : {"cosine", "constant"}, default="cosine"
-        Learning-rate schedule over the ``max_iter`` epochs.
+        Learning-rate schedule over the epochs that the first fit plans.
 
     clip_grad_norm : float or None, default=1.0
         Clip the gradient norm to this value at every step; None disables.

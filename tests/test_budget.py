@@ -1,0 +1,99 @@
+"""The adaptive training budget: batch_size="auto" and max_iter="auto"."""
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _base
+
+
+def _data(n, n_steps=5, seed=0):
+    rng = np.random.RandomState(seed)
+    y = rng.randint(2, size=n)
+    X = rng.normal(size=(n, n_steps)) + y[:, None]
+    return X, y
+
+
+def _batches_last_epoch(model):
+    return len(model.net_.history[-1, "batches"])
+
+
+def _expected(n):
+    """The README's rule: n // 16 between 8 and 64; epochs for about _AUTO_STEPS steps."""
+    batch = min(max(8, min(64, n // 16)), n)
+    lo, hi = _base._AUTO_EPOCHS
+    epochs = max(lo, min(hi, math.ceil(_base._AUTO_STEPS / math.ceil(n / batch))))
+    return batch, epochs
+
+
+def test_the_documented_defaults():
+    assert (_base._AUTO_BATCH, _base._AUTO_STEPS, _base._AUTO_EPOCHS) == ((16, 8, 64), 2000, (10, 1000))
+    assert _expected(50) == (8, 286)  # the docstring's examples
+    assert _expected(10_000) == (64, 13)
+
+
+@pytest.fixture
+def small_budget(monkeypatch):
+    """A budget of 100 steps (3 to 40 epochs): the same rule at a tenth of the cost."""
+    monkeypatch.setattr(_base, "_AUTO_STEPS", 100)
+    monkeypatch.setattr(_base, "_AUTO_EPOCHS", (3, 40))
+
+
+@pytest.mark.parametrize("n", [6, 40, 1600])
+def test_auto_budget_follows_the_data(n, small_budget):
+    X, y = _data(n)
+    clf = NoisyRNNClassifier(hidden_size=4, random_state=0).fit(X, y)
+    batch, epochs = _expected(n)
+    assert clf.net_.batch_size == batch
+    assert clf.n_iter_ == epochs
+    assert _batches_last_epoch(clf) == math.ceil(n / batch)
+
+
+def test_auto_budget_counts_only_the_training_part_under_early_stopping(small_budget):
+    X, y = _data(400)
+    clf = NoisyRNNClassifier(
+        hidden_size=4, early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.net_.batch_size == 320 // 16
+    assert clf.n_iter_ <= _expected(320)[1]
+
+
+def test_integer_budget_keeps_its_meaning():
+    X, y = _data(100)
+    reg = NoisyRNNRegressor(hidden_size=4, max_iter=3, batch_size=30, random_state=0)
+    reg.fit(X, X.mean(axis=1))
+    assert reg.n_iter_ == 3
+    assert _batches_last_epoch(reg) == 4  # 30 + 30 + 30 + 10
+
+
+def test_batch_size_comes_from_each_call_and_survives_a_save():
+    """A first partial_fit on 10 rows does not fix the batch size of later calls."""
+    X, y = _data(130)
+    a = NoisyRNNClassifier(hidden_size=4, lr_schedule="constant", random_state=0)
+    a.partial_fit(X[:10], y[:10])
+    b = pickle.loads(pickle.dumps(a))
+    a.partial_fit(X[10:], y[10:])
+    b.partial_fit(X[10:], y[10:])
+    assert _batches_last_epoch(a) == _batches_last_epoch(b) == math.ceil(120 / 8)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_warm_start_plans_epochs_from_its_own_data():
+    X, y = _data(200)
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, warm_start=True, random_state=0)
+    clf.fit(X[:20], y[:20])
+    assert clf.net_.batch_size == 8
+    clf.set_params(max_iter=1).fit(X, y)
+    assert clf.n_iter_ == 3
+    assert clf.net_.batch_size == 200 // 16
+
+
+@pytest.mark.parametrize("value", ["fast", 0, 2.5])
+@pytest.mark.parametrize("name", ["batch_size", "max_iter"])
+def test_bad_budget_values_are_rejected(name, value):
+    X, y = _data(20)
+    with pytest.raises(ValueError, match=name):
+        NoisyRNNClassifier(**{name: value}).fit(X, y)
