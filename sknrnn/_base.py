@@ -54,10 +54,13 @@ class _WeightedNet(NeuralNet):
     """skorch's NeuralNet with a sample-weighted loss.
 
     skorch hands the criterion only the predictions and the targets, so the
-    weights travel in the input dict (key ``"sample_weight"``): ``infer`` keeps
-    them from the module, and ``get_loss`` takes the criterion's per-sequence
-    losses (``reduction="none"``) and returns their weighted mean over the batch,
-    ``sum(w * loss) / sum(w)``, as scikit-learn's MLP does.
+    weights travel in the input dict (key ``"sample_weight"``, scaled by the
+    estimator to a mean of 1 over the data of the call): ``infer`` keeps them
+    from the module, and ``get_loss`` returns the batch mean of the weighted
+    per-sequence losses (``reduction="none"``), ``mean(w * loss)``. Its
+    expectation over the shuffled minibatches is the weighted mean loss of the
+    data, and a minibatch of low-weight sequences moves the model little (a
+    per-batch ``sum(w * loss) / sum(w)`` would give it full weight).
     """
 
     def infer(self, x, **fit_params):
@@ -71,7 +74,7 @@ class _WeightedNet(NeuralNet):
         if not isinstance(X, dict) or "sample_weight" not in X:
             return losses.mean()
         weights = to_tensor(X["sample_weight"], device=self.device).to(losses.dtype)
-        return (weights * losses).sum() / weights.sum().clamp_min(torch.finfo(losses.dtype).tiny)
+        return (weights * losses).mean()
 
 
 def resolve_device(device):
@@ -310,10 +313,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sequence. The loss of a minibatch is
-            the weighted mean of its sequences' losses, and the input (and
-            target) standardization uses weighted statistics. None: equal
-            weights.
+            Non-negative weight of each sequence in the loss (only the ratios
+            between the weights of a call count): training minimizes the
+            weighted mean loss, and the input (and target) standardization
+            uses weighted statistics. None: equal weights.
         times : array-like of shape (n_samples, n_timesteps), default=None
             Observation time of each step (irregular sampling), strictly
             increasing along each sequence, NaN at padded steps. The step that
@@ -389,7 +392,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
             )
         weights = self._sample_weight(weights, targets, reset=reset, incremental=incremental)
-        Xd["sample_weight"] = weights.astype(np.float32)
+        Xd["sample_weight"] = (weights / weights.mean()).astype(np.float32)  # only ratios count
         n_classes = n_outputs if hasattr(self, "classes_") else 0
         if not reset:
             self._apply_params(changed, len(X), n_classes, incremental)
@@ -519,16 +522,20 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             return
         net = self.net_
         callbacks, split = net.callbacks_, net.train_split
+        groups = net.optimizer_.param_groups
+        scheduled = [group["lr"] for group in groups]
         net.callbacks_ = [
             (name, cb) for name, cb in callbacks if name not in ("lr_scheduler", "early_stopping")
         ]
         net.train_split = None
-        for group in net.optimizer_.param_groups:
+        for group in groups:
             group["lr"] = self.learning_rate_init
         try:
             yield
-        finally:
+        finally:  # a later warm-start fit finds the schedule where fit left it
             net.callbacks_, net.train_split = callbacks, split
+            for group, lr in zip(groups, scheduled):
+                group["lr"] = lr
 
     def _record_history(self):
         self.n_iter_ = len(self.net_.history)
