@@ -106,3 +106,19 @@ def test_balanced_class_weight_in_partial_fit_says_what_to_do():
     with pytest.raises(ValueError, match="compute_class_weight"):
         clf.partial_fit(X, y)
     NoisyRNNClassifier(**EXACT, class_weight={0: 2.0}).partial_fit(X, y)  # a dict works
+
+
+def test_weights_reach_early_stopping_and_metadata_routing():
+    import sklearn
+    from sklearn.model_selection import cross_validate
+
+    X, y = _data(60)
+    w = np.where(y == 0, 3.0, 1.0)
+    clf = NoisyRNNClassifier(**dict(EXACT, early_stopping=True, validation_fraction=0.2))
+    clf.fit(X, y, sample_weight=w)
+    assert "valid_loss" in clf.net_.history[-1]
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = NoisyRNNClassifier(**dict(EXACT, max_iter=2))
+        est = est.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
+        out = cross_validate(est, X, y, cv=2, params={"sample_weight": w})
+    assert out["test_score"].shape == (2,)
