@@ -71,6 +71,7 @@ _PARAMS_DOC = """
 
     lr_schedule : {"cosine", "constant"}, default="cosine"
         Learning-rate schedule over the epochs that the first fit plans.
+        ``partial_fit`` trains at the constant ``learning_rate_init``.
 
     clip_grad_norm : float or None, default=1.0
         Clip the gradient norm to this value at every step; None disables.
