@@ -275,7 +275,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
                 self.class_weight, classes=self.classes_, y=self.classes_[targets]
             )
             weights = weights * per_class[targets]
-        if reset:
+        if reset and not incremental:  # a first partial_fit may see one class (classes=)
             weighted = np.unique(targets[weights > 0])
             if len(weighted) < 2:
                 raise ValueError(

@@ -108,6 +108,14 @@ def test_balanced_class_weight_in_partial_fit_says_what_to_do():
     NoisyRNNClassifier(**EXACT, class_weight={0: 2.0}).partial_fit(X, y)  # a dict works
 
 
+def test_a_first_partial_fit_may_see_one_class_given_all_classes():
+    X, y = _data()
+    clf = NoisyRNNClassifier(**EXACT).partial_fit(X[y == 0], y[y == 0], classes=[0, 1, 2],
+                                                  sample_weight=np.ones((y == 0).sum()))
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 2
+
+
 def test_weights_reach_early_stopping_and_metadata_routing():
     import sklearn
     from sklearn.model_selection import cross_validate
