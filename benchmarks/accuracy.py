@@ -34,7 +34,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -68,6 +67,15 @@ def load(name):
     return (Xtr - mean) / std, ytr, (Xte - mean) / std, yte
 
 
+def _constants():
+    from sknrnn import _base
+
+    return {k: getattr(_base, k) for k in ("_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS")}
+
+
+_DEFAULT_CONSTANTS = _constants()
+
+
 def make_model(kind, seed, task, extra):
     if kind == "logreg":
         from sklearn.linear_model import LogisticRegression
@@ -84,8 +92,9 @@ def make_model(kind, seed, task, extra):
     from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _base
 
     params = {"noise_type": "none"} if kind == "sknrnn-none" else dict(extra.get(kind, {}))
-    for key in [k for k in params if k.startswith("_")]:
-        setattr(_base, key, params.pop(key))
+    # Constants of sknrnn._base for this fit only (a worker runs many fits).
+    for key in _DEFAULT_CONSTANTS:
+        setattr(_base, key, params.pop(key, _DEFAULT_CONSTANTS[key]))
     cls = NoisyRNNRegressor if task == "regression" else NoisyRNNClassifier
     return cls(random_state=seed, **params), "sequences"
 
@@ -173,7 +182,51 @@ def summarize(rows):
                 cells.append(f"{np.mean(per_seed):.3f} ± {np.std(per_seed):.3f}")
             fit = sum(np.mean([r["fit_seconds"] for r in by[(d, m)]]) for d in names)
             out.append(f"| {m} | " + " | ".join(cells) + f" | {fit:.0f} |")
+        out.append(targets(task, names, by))
     return "\n".join(out)
+
+
+def targets(task, names, by):
+    """The targets of the defaults issue, each as met or missed with its numbers."""
+
+    def suite(model, col):
+        if not all((d, model) in by for d in names):
+            return None
+        return float(np.mean([np.mean([r[col] for r in by[(d, model)]]) for d in names]))
+
+    lines = [f"\n**Targets ({task})**\n"]
+
+    def check(label, ok, detail):
+        lines.append(f"- {label}: **{'met' if ok else 'missed'}** ({detail})")
+
+    nrnn, none = "sknrnn", "sknrnn-none"
+    if suite(nrnn, "clean") is None:
+        return ""
+    if task == "regression":
+        for col in ("clean", "white0.4"):
+            a, b = suite(nrnn, col), suite("ridge", col)
+            if b is not None:
+                check(f"R^2 {col} >= RidgeCV", a >= b, f"{a:.3f} vs {b:.3f}")
+        return "\n".join(lines)
+    mr = suite("minirocket", "clean")
+    if mr is not None:
+        a = suite(nrnn, "clean")
+        check("clean within 0.03 of MiniRocket", a >= mr - 0.03, f"{a:.3f} vs {mr:.3f}")
+    for col in ("white0.4", "s&p0.1"):
+        peers = [v for v in (suite("minirocket", col), suite("logreg", col)) if v is not None]
+        if peers:
+            a = suite(nrnn, col)
+            check(f"{col} at least 0.05 above the better peer", a >= max(peers) + 0.05,
+                  f"{a:.3f} vs {max(peers):.3f}")
+    if suite(none, "clean") is not None:
+        a, b = suite(nrnn, "clean"), suite(none, "clean")
+        check("clean within 0.01 of noise_type='none'", a >= b - 0.01, f"{a:.3f} vs {b:.3f}")
+        for col in ("white0.4", "s&p0.1"):
+            lost, lost_none = a - suite(nrnn, col), b - suite(none, col)
+            ratio = lost / lost_none if lost_none > 0 else float("inf")
+            check(f"accuracy lost under {col} at most 0.7x noise_type='none''s", ratio <= 0.7,
+                  f"{lost:.3f} vs {lost_none:.3f}: {ratio:.2f}x")
+    return "\n".join(lines)
 
 
 def main(argv=None):

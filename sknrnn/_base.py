@@ -7,6 +7,7 @@ streams predictions in batches.
 """
 
 import math
+import sys
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -14,17 +15,17 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight
-from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler, PrintLog
 from skorch.dataset import ValidSplit
 from skorch.history import History
-from skorch.utils import to_tensor
+from skorch.utils import Ansi, to_tensor
 
 from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN, noise_levels
-from ._validation import check_sequences, check_times
+from ._validation import check_sequences, check_times, mean_and_scale
 
 # Batches of this many sequences at prediction time: memory stays flat on any n.
 _PREDICT_BATCH = 1024
@@ -43,24 +44,66 @@ class _StopOnNonFiniteLoss(Callback):
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         if training and loss is not None and not torch.isfinite(loss).all():
+            with torch.no_grad():
+                dt = float(net.module_.step_size().max())
             raise FloatingPointError(
-                f"The training loss became {loss.item()} in epoch {len(net.history)}. "
-                "Training diverged: lower learning_rate_init, set clip_grad_norm, or scale "
-                "X (and y for regression) to unit variance."
+                f"The training loss became {loss.item()} in epoch {len(net.history)}: "
+                f"training diverged. The integration step dt is {dt:.3g} at most"
+                + (
+                    " (steps much above 1 make the recursion explode): lower dt"
+                    if dt > 1
+                    else ": lower dt"
+                )
+                + " or learning_rate_init, or set clip_grad_norm (X and y are standardized "
+                "inside, so their units are not the cause)."
             )
 
 
-class _WeightedNet(NeuralNet):
-    """skorch's NeuralNet with a sample-weighted loss.
+class _PlainPrintLog(PrintLog):
+    """skorch's PrintLog, without colour codes where the output is not a terminal."""
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        if _is_terminal() or not isinstance(text, str):
+            return text
+        return text.replace(color, "").replace(Ansi.ENDC.value, "")
+
+
+def _is_terminal():
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _EpochLog(Callback):
+    """One line per epoch, written before early stopping may end the training.
+
+    skorch puts any PrintLog after all other callbacks, so the epoch at which
+    EarlyStopping stops (by raising in its ``on_epoch_end``) was never printed:
+    this callback is not a PrintLog and is placed before early stopping.
+    """
+
+    def initialize(self):
+        self.log_ = _PlainPrintLog().initialize()
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.log_.on_epoch_end(net, **kwargs)
+
+
+class _WeightedLoss:
+    """Mixed into skorch's net classes: a sample-weighted loss.
 
     skorch hands the criterion only the predictions and the targets, so the
     weights travel in the input dict (key ``"sample_weight"``, scaled by the
     estimator to a mean of 1 over the data of the call): ``infer`` keeps them
     from the module, and ``get_loss`` returns the batch mean of the weighted
-    per-sequence losses (``reduction="none"``), ``mean(w * loss)``. Its
-    expectation over the shuffled minibatches is the weighted mean loss of the
-    data, and a minibatch of low-weight sequences moves the model little (a
-    per-batch ``sum(w * loss) / sum(w)`` would give it full weight).
+    per-sequence losses (the criterion has ``reduction="none"``),
+    ``mean(w * loss)``. Its expectation over the shuffled minibatches is the
+    weighted mean loss of the data, and a minibatch of low-weight sequences
+    moves the model little (a per-batch ``sum(w * loss) / sum(w)`` would give
+    it full weight).
     """
 
     def infer(self, x, **fit_params):
@@ -77,8 +120,73 @@ class _WeightedNet(NeuralNet):
         return (weights * losses).mean()
 
 
+def _sub_seed(seed, *stream):
+    """A 63-bit seed for one random stream of a fit, derived from the estimator's seed."""
+    state = np.random.SeedSequence([seed, *stream]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
+
+
+# The random streams of a fit, each seeded from the estimator's seed.
+_INIT, _NOISE = 0, 1
+
+
+def module_device(module):
+    """The device the module's weights are on."""
+    return next(module.parameters()).device
+
+
+def _is_passthrough(step):
+    return step is None or (isinstance(step, str) and step == "passthrough")
+
+
+def final_estimator(estimator, *, caller, require_passthrough=True, hint=""):
+    """The fitted sknrnn estimator inside ``estimator`` (itself, or a Pipeline's last step).
+
+    ``require_passthrough``: the tool feeds X to the sknrnn estimator itself, so the
+    Pipeline's other steps must leave X as it is. ``hint`` ends the error for
+    other estimators.
+    """
+    if isinstance(estimator, Pipeline):
+        if require_passthrough:
+            for name, step in estimator.steps[:-1]:
+                if not _is_passthrough(step):
+                    raise TypeError(
+                        f"{caller} cannot use this Pipeline: step {name!r} "
+                        f"({type(step).__name__}) transforms X before the sknrnn estimator, "
+                        f"and {caller} has no gradient or inverse through it. Pass the sknrnn "
+                        f"estimator itself with X already transformed, e.g. {caller}(pipe[-1], "
+                        "pipe[:-1].transform(X), ...), or use a Pipeline whose other steps are "
+                        "'passthrough' or None (sknrnn estimators standardize X themselves, so a "
+                        "scaler in front can usually be dropped)."
+                    )
+        return final_estimator(
+            estimator.steps[-1][1], caller=caller, require_passthrough=require_passthrough,
+            hint=hint,
+        )
+    if not isinstance(estimator, BaseNoisyRNN):
+        raise TypeError(
+            f"{caller} needs a fitted NoisyRNNClassifier or NoisyRNNRegressor (or a Pipeline "
+            f"ending in one); got {type(estimator).__name__}.{hint}"
+        )
+    check_is_fitted(estimator)
+    return estimator
+
+
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+
 def resolve_device(device):
     """Map ``"auto"`` to CUDA when available, and CUDA to CPU on a machine without it."""
+    if device != "auto":
+        try:
+            kind = torch.device(device).type
+        except (RuntimeError, TypeError, ValueError):
+            kind = None
+        if kind not in _DEVICE_TYPES:
+            raise ValueError(
+                f"device must be 'auto' or a torch device that holds weights, such as 'cpu', "
+                f"'cuda' or 'cuda:1' (lower case); got {device!r}."
+            )
     if device == "auto" or (str(device).startswith("cuda") and not torch.cuda.is_available()):
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
@@ -175,22 +283,33 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         """
 
     @abstractmethod
-    def _criterion(self):
-        """The torch loss class."""
+    def _net_settings(self, n_classes):
+        """``(skorch net class, its settings)`` that differ between the subclasses.
+
+        The criterion, and what the net's ``predict`` / ``predict_proba`` give back,
+        which is what skorch's scoring callbacks (``EpochScoring``) score: class
+        indices and probabilities, or predictions in the units of y.
+        """
 
     # -- parameters -----------------------------------------------------------
     def _noise_levels(self):
         """``(additive, multiplicative)`` levels from ``noise_type`` and ``noise_level``."""
         level = self.noise_level
-        if isinstance(level, (tuple, list)) and self.noise_type != "mixed":
-            raise ValueError(
-                "noise_level may be an (additive, multiplicative) pair only with "
-                f"noise_type='mixed'; got noise_level={level!r} with "
-                f"noise_type={self.noise_type!r}. Pass a single float otherwise."
-            )
-        return noise_levels(self.noise_type, level)
+        if self.noise_type != "none" and isinstance(level, (tuple, list)):
+            if self.noise_type != "mixed":
+                raise ValueError(
+                    "noise_level may be an (additive, multiplicative) pair only with "
+                    f"noise_type='mixed'; got noise_level={level!r} with "
+                    f"noise_type={self.noise_type!r}. Pass a single float otherwise."
+                )
+            if len(level) != 2:
+                raise ValueError(
+                    "noise_level for noise_type='mixed' is a float (both levels) or an "
+                    f"(additive, multiplicative) pair; got {len(level)} values {level!r}."
+                )
+        return noise_levels(self.noise_type, level)  # "none": (0, 0), the level ignored
 
-    def _build_module(self, n_steps, n_channels, n_outputs, x_mean, x_scale):
+    def _build_module(self, n_steps, n_channels, n_outputs, seed, device):
         add, mult = self._noise_levels()
         # "auto": a total integration time of about 64 time units, steps at most 1.
         dt = min(1.0, 64.0 / n_steps) if self.dt == "auto" else self.dt
@@ -210,9 +329,12 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             gamma_w=self.gamma,
             linear_weight=self.linear_weight,
         )
-        module = NoisyRNN(**self._module_kwargs)
-        module.x_mean.copy_(torch.as_tensor(x_mean))
-        module.x_scale.copy_(torch.as_tensor(x_scale))
+        # Built on the meta device (nothing drawn), then initialized from the
+        # estimator's own generator: torch's global generator is never touched.
+        with torch.device("meta"):
+            module = NoisyRNN(**self._module_kwargs)
+        module = module.to_empty(device=device)
+        module.reset_parameters(torch.Generator().manual_seed(_sub_seed(seed, _INIT)))
         return module
 
     def _budget(self, n_samples):
@@ -237,32 +359,56 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         lo, hi = _AUTO_EPOCHS
         return batch_size, max(lo, min(hi, math.ceil(_AUTO_STEPS / steps_per_epoch)))
 
-    def _make_net(self, module, batch_size, epochs, train_split, seed, device):
-        return _WeightedNet(
+    def _seed_noise(self):
+        """Give the module its own noise generator, seeded for the next training call.
+
+        Each call (fit, or each continued fit / partial_fit) draws its noise from
+        a stream of its own, a function of the estimator's seed and of the epochs
+        run so far: a saved and loaded model goes on with the same noise.
+        """
+        module = self.net_.module_
+        generator = torch.Generator(device=module_device(module))
+        module.generator = generator.manual_seed(
+            _sub_seed(self._seed, _NOISE, getattr(self, "n_iter_", 0))
+        )
+
+    def _make_net(self, module, batch_size, epochs, train_split, n_classes, seed, device):
+        net_class, settings = self._net_settings(n_classes)
+        return net_class(
             module=module,
-            criterion=self._criterion(),
-            criterion__reduction="none",  # per-sequence losses, weighted in get_loss
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             max_epochs=epochs,
             batch_size=batch_size,
             train_split=train_split,
-            callbacks=self._callbacks(epochs),
+            # Early stopping reads the validation loss: only where there is a validation set.
+            callbacks=self._callbacks(epochs, validation=train_split is not None),
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
+            # The DataLoader draws a base seed from its generator even without shuffling:
+            # give it one of its own, so that validation never draws from torch's global one.
+            iterator_valid__generator=torch.Generator().manual_seed(seed),
             iterator_valid__batch_size=_PREDICT_BATCH,
-            predict_nonlinearity=None,
             verbose=int(self.verbose),
             device=device,
+            callbacks__print_log=None,  # replaced by _EpochLog ("epoch_log") in _callbacks
+            **settings,
         )
 
-    def _callbacks(self, epochs):
+    def _callbacks(self, epochs, *, validation):
         callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=epochs)))
         if self.clip_grad_norm is not None:
             callbacks.append(("clipping", GradientNormClipping(self.clip_grad_norm)))
-        if self.early_stopping:
+        for i, callback in enumerate(self.callbacks or []):
+            if isinstance(callback, tuple):
+                callbacks.append(callback)
+            else:
+                callbacks.append((f"user_{i}_{type(callback).__name__}", callback))
+        if self.verbose:
+            callbacks.append(("epoch_log", _EpochLog()))
+        if validation:
             callbacks.append(
                 (
                     "early_stopping",
@@ -275,25 +421,53 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                     ),
                 )
             )
-        for i, callback in enumerate(self.callbacks or []):
-            if isinstance(callback, tuple):
-                callbacks.append(callback)
-            else:
-                callbacks.append((f"user_{i}_{type(callback).__name__}", callback))
         return callbacks
 
-    def _train_split(self, n_samples, n_classes, seed):
+    def _check_callbacks(self):
+        for item in self.callbacks or []:
+            callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+            name_ok = not isinstance(item, tuple) or isinstance(item[0], str)
+            if not (name_ok and (isinstance(callback, Callback) or (
+                isinstance(callback, type) and issubclass(callback, Callback)
+            ))):
+                raise ValueError(
+                    "callbacks must hold skorch callbacks (e.g. "
+                    "skorch.callbacks.Checkpoint(...)) or (name, callback) pairs; got "
+                    f"{item!r}. skorch's own logging is on with verbose=1."
+                )
+
+    def _train_split(self, targets, n_classes, seed):
+        """The validation split of fit for early stopping (None without), checked on y."""
         if not self.early_stopping:
             return None
+        n_samples = len(targets)
         n_valid = math.ceil(self.validation_fraction * n_samples)
         needed = max(n_classes, 1)
-        if n_valid < needed or n_samples - n_valid < needed:
+        what = f" with all {n_classes} classes" if n_classes else ""
+        if n_valid < needed:
             raise ValueError(
                 f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
-                f"of {n_samples} samples ({n_valid}), too few for a validation set"
-                + (f" with all {n_classes} classes" if n_classes else "")
-                + ". Use more data, a larger validation_fraction, or early_stopping=False."
+                f"of {n_samples} samples ({n_valid}), too few for a validation set{what}. Use "
+                "more data, a larger validation_fraction, or early_stopping=False."
             )
+        if n_samples - n_valid < needed:
+            raise ValueError(
+                f"early_stopping=True with validation_fraction={self.validation_fraction} leaves "
+                f"{n_samples - n_valid} of {n_samples} samples for training, too few{what}. Use "
+                "more data, a smaller validation_fraction, or early_stopping=False."
+            )
+        if n_classes:
+            counts = np.bincount(targets, minlength=n_classes)
+            if counts.min() < 2:
+                rare = self.classes_[counts < 2][:5].tolist()
+                raise ValueError(
+                    f"early_stopping=True splits off a stratified validation set, which needs at "
+                    f"least 2 samples of each class; classes {rare} have fewer. Use more data "
+                    "of these classes, or early_stopping=False."
+                )
+        return self._valid_split(n_classes, seed)
+
+    def _valid_split(self, n_classes, seed):
         return ValidSplit(self.validation_fraction, stratified=n_classes > 0, random_state=seed)
 
     # -- fit / predict --------------------------------------------------------
@@ -342,10 +516,29 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             incremental=True, sample_weight=sample_weight, times=times,
         )
 
-    def _inputs(self, X, times, *, reset):
-        """Validated X (and times) as the dict of arrays that the net's module takes."""
+    def _inputs(self, X, times, *, reset, sample_weight=None):
+        """Validated X (and times) as the dict of arrays that the net's module takes.
+
+        Training (``reset`` or a ``sample_weight``) adds the validated weights
+        (float64, key ``"sample_weight"``); fit's statistics of X are weighted.
+        """
         X, lengths = check_sequences(self, X, reset=reset)
-        inputs = {"x": X, "lengths": lengths}
+        observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        if reset:
+            # In float64, before the cast to float32: unit-free (offsets of 1e9 and scales
+            # of 1e-13 or 1e18 standardize as well as unit data).
+            step_weights = None if weights is None else np.broadcast_to(
+                weights[:, None], observed.shape
+            )[observed]
+            self._x_mean, self._x_scale = mean_and_scale(X[observed], step_weights)
+        inputs = {"x": self._standardize(X, observed), "lengths": lengths}
+        if weights is not None:
+            inputs["sample_weight"] = weights
         fitted_with_times = getattr(self, "time_step_", None) is not None
         if reset:
             self.time_step_ = None
@@ -370,6 +563,18 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 self.time_step_ = time_step
         return inputs
 
+    def _standardize(self, X, observed):
+        """X (float64, 3D) standardized with the statistics of fit, as float32; padding 0."""
+        with np.errstate(over="ignore"):
+            Z = ((X - self._x_mean) / self._x_scale).astype(np.float32)
+        Z[~observed] = 0.0
+        if not np.isfinite(Z).all():
+            raise ValueError(
+                "X has values more than 3e38 standard deviations (those of the data given to "
+                "fit) away from the mean of fit: check the units of X."
+            )
+        return Z
+
     def _sample_weight(self, sample_weight, targets, *, reset, incremental):
         """The weight of each sequence in the loss; the classifier adds class_weight."""
         return sample_weight
@@ -377,13 +582,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, sample_weight=None,
              times=None):
         self._noise_levels()
+        self._check_callbacks()
+        resolve_device(self.device)
         if not reset:  # before anything changes: refuse what cannot change on a fitted model
             changed = self._changed_params()
-        Xd = self._inputs(X, times, reset=reset)
-        X, lengths = Xd["x"], Xd["lengths"]
-        weights = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        Xd = self._inputs(X, times, reset=reset, sample_weight=sample_weight)
+        X = Xd["x"]
+        weights = Xd.pop("sample_weight", None)
         targets, n_outputs = self._prepare_targets(
             y, reset=reset, classes=classes, sample_weight=weights
         )
@@ -391,25 +596,29 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             raise ValueError(
                 f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
             )
+        weights = np.ones(len(X)) if weights is None else weights
         weights = self._sample_weight(weights, targets, reset=reset, incremental=incremental)
         Xd["sample_weight"] = (weights / weights.mean()).astype(np.float32)  # only ratios count
         n_classes = n_outputs if hasattr(self, "classes_") else 0
         if not reset:
-            self._apply_params(changed, len(X), n_classes, incremental)
-            # Go on from the current weights, in minibatches sized for this call's data;
-            # reseed so that each call draws new noise.
+            self._apply_params(changed, targets, n_classes, incremental)
+            # Go on from the current weights, in minibatches sized for this call's data,
+            # with noise of this call's own stream.
             n_train = len(X)
             if not incremental and self.net_.train_split is not None:
                 n_train -= math.ceil(self.validation_fraction * len(X))
             self.net_.batch_size, planned = self._budget(n_train)
-            with torch.random.fork_rng(devices=[]), self._incremental(incremental):
-                torch.manual_seed(self._seed + self.n_iter_)
+            self._seed_noise()
+            with self._incremental(incremental):
                 self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
             return self._record_history()
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._seed = seed
-        train_split = None if incremental else self._train_split(len(X), n_classes, seed)
+        # partial_fit trains without a validation set (its first call included): the net
+        # keeps what it was built with, and a saved model is rebuilt with the same.
+        train_split = None if incremental else self._train_split(targets, n_classes, seed)
+        self._validation = train_split is not None
         n_train = len(X)
         if train_split is not None:
             n_train -= math.ceil(self.validation_fraction * len(X))
@@ -417,24 +626,17 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # The cosine schedule spans the epochs planned by the first fit (kept on save).
         self._schedule_epochs = planned if epochs is None else max(planned, epochs)
 
-        observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
-        values = X[observed]  # (n_observed_steps, n_channels)
-        step_weights = np.broadcast_to(weights[:, None], observed.shape)[observed]
-        x_mean, x_scale = _weighted_mean_std(values, step_weights)
-
         device = resolve_device(self.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            if device.startswith("cuda"):
-                torch.cuda.manual_seed_all(seed)
-            module = self._build_module(X.shape[1], X.shape[2], n_outputs, x_mean, x_scale)
-            self.net_ = self._make_net(
-                module, batch_size, self._schedule_epochs, train_split, seed, device
-            )
-            self.net_.initialize()
-            self._built_params = self._tracked_params()
-            with self._incremental(incremental):
-                self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
+        module = self._build_module(X.shape[1], X.shape[2], n_outputs, seed, device)
+        self.n_iter_ = 0
+        self.net_ = self._make_net(
+            module, batch_size, self._schedule_epochs, train_split, n_classes, seed, device
+        )
+        self.net_.initialize()
+        self._built_params = self._tracked_params()
+        self._seed_noise()
+        with self._incremental(incremental):
+            self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
         return self._record_history()
 
     # -- continued training: the parameters as they are now ------------------------
@@ -473,7 +675,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             )
         return changed
 
-    def _apply_params(self, changed, n_samples, n_classes, incremental):
+    def _apply_params(self, changed, targets, n_classes, incremental):
         """Rebuild the parts of the fitted net whose parameters changed (as skorch does)."""
         net = self.net_
         if changed.intersection(self._MODULE_PARAMS):
@@ -492,7 +694,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             net.lr = self.learning_rate_init
             for group in net.optimizer_.param_groups:  # in place: Adam's moments are kept
                 group["lr"] = group["initial_lr"] = self.learning_rate_init
-        if "random_state" in changed:
+        if "random_state" in changed:  # the shuffling and the noise streams
             seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self._seed = seed
             net.iterator_train__generator.manual_seed(seed)
@@ -504,8 +706,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         if changed.intersection(self._CALLBACK_PARAMS):
             net.verbose = int(self.verbose)
             if not incremental:  # partial_fit holds nothing out (see _incremental)
-                net.train_split = self._train_split(n_samples, n_classes, self._seed)
-            net.set_params(callbacks=self._callbacks(self._schedule_epochs))
+                net.train_split = self._train_split(targets, n_classes, self._seed)
+                self._validation = net.train_split is not None
+            net.set_params(
+                callbacks=self._callbacks(self._schedule_epochs, validation=self._validation)
+            )
             net.initialize_callbacks()
         self._built_params = self._tracked_params()
 
@@ -529,6 +734,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         ]
         net.train_split = None
         for group in groups:
+            # The base rate of a schedule that a later warm-start fit resumes.
+            group.setdefault("initial_lr", group["lr"])
             group["lr"] = self.learning_rate_init
         try:
             yield
@@ -543,17 +750,26 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def _forward(self, X, times=None):
-        """Deterministic outputs (eval mode) as a float64 array, streamed in batches."""
+        """Deterministic outputs as a float64 array, streamed in batches.
+
+        Reads the fitted module as it is: the deterministic recursion (``noise=False``,
+        whatever the module's mode), nothing drawn from any random generator, and the
+        module left on its device and in its mode.
+        """
         inputs = self._inputs(X, times, reset=False)
-        net = self.net_
-        device = resolve_device(net.device)
-        if device != net.device:
-            net.set_params(device=device)
-            net.module_.to(device)
-        outputs = [
-            out.detach().to("cpu", torch.float64).numpy()
-            for out in net.forward_iter(inputs, training=False)
-        ]
+        module = self.net_.module_
+        device = module_device(module)
+        n = len(inputs["x"])
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, n, _PREDICT_BATCH):
+                batch = {
+                    key: torch.from_numpy(value[start : start + _PREDICT_BATCH]).to(device)
+                    for key, value in inputs.items()
+                }
+                outputs.append(module(**batch, noise=False).to("cpu", torch.float64).numpy())
+        if not outputs:
+            return np.empty((0, module.decoder.out_features))
         return np.concatenate(outputs, axis=0)
 
     # -- persistence: weights as plain arrays, settings as plain values ----------
@@ -583,6 +799,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         shuffle_state = state.pop("_shuffle_state", None)
         super().__setstate__(state)
         if module_state is not None:
+            if "x_mean" in module_state:  # saved before the estimator standardized X itself
+                self._x_mean = np.asarray(module_state.pop("x_mean"), dtype=np.float64)
+                self._x_scale = np.asarray(module_state.pop("x_scale"), dtype=np.float64)
             # Built without initialization (on the meta device, then given the saved
             # weights): loading draws nothing from torch's random generator, so it cannot
             # disturb a fit running meanwhile in another thread.
@@ -592,9 +811,16 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 {k: torch.from_numpy(np.array(v)) for k, v in module_state.items()}, assign=True
             )
             device = resolve_device(self.device)
+            n_classes = len(self.classes_) if hasattr(self, "classes_") else 0
+            train_split = (
+                self._valid_split(n_classes, self._seed)
+                if getattr(self, "_validation", self.early_stopping)  # (older saves: fit's)
+                else None
+            )
             # The batch size is set anew by every training call from its own data.
             self.net_ = self._make_net(
-                module.to(device), 1, self._schedule_epochs, None, self._seed, device
+                module.to(device), 1, self._schedule_epochs, train_split, n_classes, self._seed,
+                device,
             )
             self.net_.initialize()
             self.net_.history = History(history)
@@ -606,6 +832,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     @property
     def module_(self):
         """The fitted torch module (:class:`sknrnn._sde.NoisyRNN`)."""
+        check_is_fitted(self)
         return self.net_.module_
 
     def __sklearn_tags__(self):
@@ -627,14 +854,6 @@ def _same(a, b):
         return bool(type(a) is type(b) and a == b)
     except (TypeError, ValueError):
         return False
-
-
-def _weighted_mean_std(values, weights):
-    """Weighted mean and standard deviation of the rows of ``values``; a zero std becomes 1."""
-    mean = np.average(values, axis=0, weights=weights)
-    std = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weights))
-    std[std < 1e-12] = 1.0
-    return mean, std
 
 
 def _map_leaves(value, kind, convert):

@@ -10,8 +10,10 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
+from skorch import NeuralNetClassifier, NeuralNetRegressor
 
-from ._base import BaseNoisyRNN, _weighted_mean_std
+from ._base import BaseNoisyRNN, _WeightedLoss
+from ._validation import mean_and_scale
 
 _PARAMS_DOC = """
     hidden_size : int, default=64
@@ -80,6 +82,7 @@ _PARAMS_DOC = """
         Hold out ``validation_fraction`` of the training data (stratified for
         classification), stop when the validation loss has not improved by
         ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch.
+        ``partial_fit`` never holds out a validation set.
 
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
@@ -91,15 +94,18 @@ _PARAMS_DOC = """
         Smallest decrease of the validation loss that counts as an improvement.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds initialization, shuffling, the validation split and the noise.
-        The same value gives the same model on the CPU.
+        Seeds initialization, shuffling, the validation split and the noise,
+        each drawn from a generator of the estimator's own: torch's global
+        generators (CPU and CUDA) are neither used nor moved. The same value
+        gives the same model on the CPU.
 
     verbose : int, default=0
         1 prints one line per epoch (skorch's log); 0 is silent.
 
     device : str, default="auto"
-        Torch device. ``"auto"`` uses CUDA when available; a model trained on
-        CUDA predicts on a CPU-only machine.
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... ``"auto"`` uses
+        CUDA when available; a model trained on CUDA predicts on a CPU-only
+        machine.
 
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model goes on from its weights for
@@ -107,7 +113,10 @@ _PARAMS_DOC = """
 
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``), or
-        ``(name, callback)`` pairs, added to the training loop.
+        ``(name, callback)`` pairs, added to the training loop. skorch's
+        scoring callbacks (``EpochScoring``) score class probabilities against
+        y as indices into ``classes_`` (classifier), or predictions against y
+        in its own units (regressor).
 """
 
 _ATTRS_DOC = """
@@ -132,7 +141,7 @@ _ATTRS_DOC = """
     loss_curve_ : list of float
         Training loss of each epoch.
 
-    net_ : skorch.NeuralNet
+    net_ : skorch.NeuralNetClassifier or skorch.NeuralNetRegressor
         The fitted skorch net (its ``history`` holds the training log).
 """
 
@@ -173,6 +182,39 @@ def _documented(method):
     return method
 
 
+class _ClassifierNet(_WeightedLoss, NeuralNetClassifier):
+    """skorch's NeuralNetClassifier with a sample-weighted loss."""
+
+
+class _RegressorNet(_WeightedLoss, NeuralNetRegressor):
+    """skorch's NeuralNetRegressor with a sample-weighted loss."""
+
+
+class _StandardizedMSELoss(torch.nn.MSELoss):
+    """Mean squared error on targets standardized (in float64) with the statistics of fit."""
+
+    def __init__(self, mean, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float64))
+        self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float64))
+
+    def forward(self, input, target):
+        z = (target.to(self.mean.dtype) - self.mean) / self.scale
+        return super().forward(input, z.to(input.dtype))
+
+
+class _Unstandardize:
+    """The net's outputs back in the units of y (float64)."""
+
+    def __init__(self, mean, scale):
+        self.mean, self.scale = np.asarray(mean), np.asarray(scale)
+
+    def __call__(self, outputs):
+        mean = torch.as_tensor(self.mean, device=outputs.device)
+        scale = torch.as_tensor(self.scale, device=outputs.device)
+        return outputs.to(torch.float64) * scale + mean
+
+
 class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     __doc__ = _doc(
         """Noisy recurrent neural network classifier of sequences.
@@ -185,7 +227,8 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     ----------
 %(params)s
     class_weight : dict, "balanced" or None, default=None
-        Weight of each class in the loss, multiplying ``sample_weight``:
+        Weight of each class in the loss, multiplying ``sample_weight`` there
+        (the standardization of X stays weighted by ``sample_weight`` alone):
         ``{label: weight}`` (classes left out weigh 1), ``"balanced"`` for
         ``n_samples / (n_classes * np.bincount(y))`` from the y given to
         ``fit``, or None for equal weights. ``partial_fit`` takes a dict or
@@ -293,6 +336,14 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             )
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
         check_classification_targets(y)
+        if not reset and classes is not None:
+            given = np.unique(np.asarray(classes))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} is not the same as on the first call to "
+                    f"partial_fit, classes_={self.classes_.tolist()}: the classes are fixed by "
+                    "the first call. Fit anew to train on other classes."
+                )
         if reset:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
             if len(self.classes_) < 2:
@@ -303,14 +354,20 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(
-                f"y has labels {unseen[:5].tolist()} that are not in classes_ "
-                f"{self.classes_[:10].tolist()}: pass every class to the first partial_fit "
-                "call (classes=...) or fit anew."
+                f"y has labels {unseen[:5].tolist()} not seen in fit (classes_ = "
+                f"{self.classes_[:10].tolist()}). To train on new classes, pass every class to "
+                "the first partial_fit call (classes=...) or fit anew."
             )
         return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
 
-    def _criterion(self):
-        return torch.nn.CrossEntropyLoss
+    def _net_settings(self, n_classes):
+        return _ClassifierNet, dict(
+            criterion=torch.nn.CrossEntropyLoss,
+            criterion__reduction="none",  # per-sequence losses, weighted in get_loss
+            classes=list(range(n_classes)),  # y reaches the net as indices into classes_
+            predict_nonlinearity="auto",  # softmax: predict_proba gives probabilities
+            callbacks__valid_acc=None,  # no extra validation scoring unless asked for
+        )
 
     @_documented
     def predict_proba(self, X, times=None):
@@ -427,15 +484,24 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         y2 = y.reshape(len(y), -1)
         if reset:
             self._y_ndim = y.ndim
-            self._y_mean, self._y_scale = _weighted_mean_std(y2, sample_weight)
+            self._y_mean, self._y_scale = mean_and_scale(y2, sample_weight)
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(
                 f"y has {y2.shape[1]} outputs but the model was fitted with {len(self._y_mean)}."
             )
-        return ((y2 - self._y_mean) / self._y_scale).astype(np.float32), y2.shape[1]
+        # In the units of y: the criterion standardizes (in float64), so that the net's
+        # predictions and skorch's scoring callbacks see y as the user gave it.
+        return y2, y2.shape[1]
 
-    def _criterion(self):
-        return torch.nn.MSELoss
+    def _net_settings(self, n_classes):
+        mean, scale = self._y_mean, self._y_scale
+        return _RegressorNet, dict(
+            criterion=_StandardizedMSELoss,
+            criterion__reduction="none",  # per-sequence losses, weighted in get_loss
+            criterion__mean=mean,
+            criterion__scale=scale,
+            predict_nonlinearity=_Unstandardize(mean, scale),
+        )
 
     @_documented
     def predict(self, X, times=None):

@@ -16,6 +16,7 @@ guess: each one names the layout it reads.
 import numbers
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._validation import pad_sequences
 
@@ -34,6 +35,7 @@ def _as_float(a):
     return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
 
 
+@validate_params({"X": ["array-like"]}, prefer_skip_nested_validation=True)
 def from_channels_first(X):
     """Convert channels-first sequences (aeon, sktime) to sknrnn's layout.
 
@@ -112,6 +114,14 @@ def from_channels_first(X):
     return np.ascontiguousarray(X.transpose(0, 2, 1))
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "n_channels": [Interval(numbers.Integral, 1, None, closed="left")],
+        "layout": [StrOptions(set(_LAYOUTS))],
+    },
+    prefer_skip_nested_validation=True,
+)
 def from_wide(X, n_channels, *, layout="interleaved"):
     """Convert a wide table (all channels of all steps in one row) to sknrnn's layout.
 
@@ -156,16 +166,8 @@ def from_wide(X, n_channels, *, layout="interleaved"):
            [ 1., 11.],
            [ 2., 12.]])
     """
-    if layout not in _LAYOUTS:
-        raise ValueError(f"layout must be one of {_LAYOUTS}; got {layout!r}.")
-    if (
-        not isinstance(n_channels, numbers.Integral)
-        or isinstance(n_channels, bool)
-        or n_channels < 1
-    ):
-        raise ValueError(f"n_channels must be a positive integer; got {n_channels!r}.")
-    if hasattr(X, "to_numpy"):  # pandas DataFrame
-        X = X.to_numpy()
+    if hasattr(X, "to_numpy"):  # pandas DataFrame; nullable dtypes too, pd.NA read as NaN
+        X = X.to_numpy(dtype=np.float64, na_value=np.nan)
     X = _as_float(X)
     if X.ndim != 2:
         raise ValueError(

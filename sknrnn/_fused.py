@@ -140,9 +140,12 @@ def _euler_step(h, t, h_next, Ka, Wt, dt, r=None, d=None, e=None, s2=0.0, fresh=
         h_next.addcmul_(h, e, value=s2)
 
 
-def _standard_normal(n_steps, batch, n, like, stepwise):
-    """Gaussian draws ``(T, B, N)``; ``stepwise``: the numbers of ``T`` draws of ``(B, N)``."""
-    kw = dict(dtype=like.dtype, device=like.device)
+def _standard_normal(n_steps, batch, n, like, stepwise, generator=None):
+    """Gaussian draws ``(T, B, N)``; ``stepwise``: the numbers of ``T`` draws of ``(B, N)``.
+
+    Drawn from ``generator`` (on the device of ``like``), torch's global one when None.
+    """
+    kw = dict(dtype=like.dtype, device=like.device, generator=generator)
     if stepwise and (like.device.type != "cpu" or (batch * n) % 16):
         return torch.stack([torch.randn(batch, n, **kw) for _ in range(n_steps)])
     return torch.randn(n_steps, batch, n, **kw)
@@ -381,7 +384,8 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
 
 
 def euler_final_state(
-    u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0, xi=None, step_scale=None
+    u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0, xi=None, step_scale=None,
+    generator=None,
 ):
     """Last valid state of the Euler-Maruyama recursion, with a hand-written backward.
 
@@ -402,6 +406,9 @@ def euler_final_state(
     step_scale : tensor ``(B, T)`` or None
         Strictly positive scale of the step that reads each observation (irregular
         sampling): ``dt_k = dt * r_k``. None: 1 everywhere. No gradient flows to it.
+    generator : torch.Generator or None
+        Where ``xi`` is drawn from when it is drawn here (on the device of ``u``);
+        torch's global generator when None.
 
     Returns
     -------
@@ -418,7 +425,9 @@ def euler_final_state(
     if not has_noise(s1, s2):
         xi = None  # the recursions below draw on xi exactly when it is given
     elif xi is None:
-        xi = _standard_normal(n_steps, batch, n, u, stepwise=step_scale is not None)
+        xi = _standard_normal(
+            n_steps, batch, n, u, stepwise=step_scale is not None, generator=generator
+        )
         own_xi = True
     if n_steps == 0:
         return u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())

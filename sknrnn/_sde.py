@@ -31,7 +31,8 @@ noise accumulates a variance s_1^2 whatever the step. ``dt`` is a vector
 default. Noise is only drawn in training mode; in evaluation mode the module is
 the deterministic recursion (the Lipschitz RNN).
 
-A linear encoder (U, b) feeds the input and a linear decoder reads the final
+A linear encoder (U, b) feeds the input (standardized by the estimator, in float64,
+before it reaches the module) and a linear decoder reads the final
 hidden state. Sequences shorter than the padded length keep their state once
 they end: padded steps do not move it.
 
@@ -60,7 +61,8 @@ def noise_levels(noise_type, noise_level):
 
     The one place that decides which noise a type has: ``s_1`` (additive) is
     nonzero only for ``"additive"`` and ``"mixed"``, ``s_2`` (multiplicative)
-    only for ``"multiplicative"`` and ``"mixed"``; ``(0.0, 0.0)`` is no noise.
+    only for ``"multiplicative"`` and ``"mixed"``; ``"none"`` gives ``(0.0, 0.0)``,
+    no noise, whatever the level.
 
     Parameters
     ----------
@@ -76,6 +78,8 @@ def noise_levels(noise_type, noise_level):
     """
     if noise_type not in NOISE_TYPES:
         raise ValueError(f"noise_type must be one of {NOISE_TYPES}, got {noise_type!r}.")
+    if noise_type == "none":
+        return 0.0, 0.0  # the level is ignored, whatever it is (a grid may pair them)
     if isinstance(noise_level, (tuple, list)):
         if len(noise_level) != 2:
             raise ValueError(
@@ -142,7 +146,11 @@ class NoisyRNN(nn.Module):
     (batch first), ``lengths`` an integer tensor ``(batch,)`` of the valid steps of
     each sequence (all ``T`` when None), ``step_scale`` a positive tensor
     ``(batch, T)`` scaling the step that reads each observation (irregular
-    sampling; 1 everywhere when None). The output is ``(batch, output_size)``.
+    sampling; 1 everywhere when None), ``noise`` whether to draw the training noise
+    (None: in training mode, as skorch switches it; ``False`` gives the
+    deterministic recursion without touching the module's mode, as prediction
+    does, so that it is safe while other threads use the module). The output is
+    ``(batch, output_size)``.
     The fused Euler recursion takes uneven ``step_scale`` too (the reference loop
     runs only with ``fused=False`` or the midpoint solver).
     """
@@ -181,19 +189,44 @@ class NoisyRNN(nn.Module):
         # The Euler recursion with a hand-written backward (_fused.py); False: the step loop.
         self.fused = fused
 
-        std = 0.1 / hidden_size if init_std is None else init_std
-        self.M_A = nn.Parameter(torch.randn(hidden_size, hidden_size) * std)
-        self.M_W = nn.Parameter(torch.randn(hidden_size, hidden_size) * std)
+        self.init_std = 0.1 / hidden_size if init_std is None else init_std
+        self.dt_init = float(dt)
+        self.M_A = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        self.M_W = nn.Parameter(torch.empty(hidden_size, hidden_size))
         self.encoder = nn.Linear(input_size, hidden_size)
         self.decoder = nn.Linear(hidden_size, output_size)
-        raw = torch.full((hidden_size,), _inverse_softplus(float(dt)))
+        raw = torch.empty(hidden_size)
         if learn_dt:
             self.raw_dt = nn.Parameter(raw)
         else:
             self.register_buffer("raw_dt", raw)
-        # Per-channel standardization of the input, set by the estimator.
-        self.register_buffer("x_mean", torch.zeros(input_size))
-        self.register_buffer("x_scale", torch.ones(input_size))
+        # Where the training noise is drawn from (a torch.Generator on the module's
+        # device); torch's global generator when None. Not part of the state_dict.
+        self.generator = None
+        self.reset_parameters()
+
+    def reset_parameters(self, generator=None):
+        """Draw the initial weights from ``generator`` (a CPU generator; global when None).
+
+        The draws are made on the CPU whatever the module's device, so that a seed
+        gives the same initial weights on every device.
+        """
+
+        def draw(tensor, sample):
+            with torch.no_grad():
+                tensor.copy_(sample(torch.empty(tensor.shape, dtype=tensor.dtype)))
+
+        normal = lambda t: t.normal_(0.0, self.init_std, generator=generator)  # noqa: E731
+        draw(self.M_A, normal)
+        draw(self.M_W, normal)
+        for layer in (self.encoder, self.decoder):
+            # nn.Linear's own initialization: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+            bound = 1.0 / math.sqrt(layer.in_features) if layer.in_features else 0.0
+            uniform = lambda t, b=bound: t.uniform_(-b, b, generator=generator)  # noqa: E731
+            draw(layer.weight, uniform)
+            draw(layer.bias, uniform)
+        with torch.no_grad():
+            self.raw_dt.fill_(_inverse_softplus(self.dt_init))
 
     def configure(
         self, *, noise_type, noise_additive, noise_multiplicative, solver, beta, gamma_a,
@@ -290,16 +323,16 @@ class NoisyRNN(nn.Module):
 
     # -- the whole sequence ----------------------------------------------------
     def encode(self, x):
-        """Standardize the input and apply the encoder: ``(B, T, C) -> (B, T, N)``."""
-        return self.encoder((x - self.x_mean) / self.x_scale)
+        """Apply the encoder to the (standardized) input: ``(B, T, C) -> (B, T, N)``."""
+        return self.encoder(x)
 
-    def final_state(self, x, lengths=None, step_scale=None):
+    def final_state(self, x, lengths=None, step_scale=None, noise=None):
         """Integrate the SDE over the sequences and return the last valid state ``(B, N)``."""
         u_all = self.encode(x)
         batch, n_steps = u_all.shape[0], u_all.shape[1]
         K = self._stacked_weight()
         dt = self.step_size()
-        noisy = self.training and self.is_noisy
+        noisy = (self.training if noise is None else noise) and self.is_noisy
         if step_scale is not None and bool((step_scale == 1).all()):
             step_scale = None
         if self.fused and self.solver == "euler":
@@ -308,6 +341,7 @@ class NoisyRNN(nn.Module):
                 self.noise_additive if noisy else 0.0,
                 self.noise_multiplicative if noisy else 0.0,
                 step_scale=step_scale,
+                generator=self.generator,
             )
         h = u_all.new_zeros(batch, self.hidden_size)
         active = None
@@ -317,10 +351,14 @@ class NoisyRNN(nn.Module):
         # Per-sample steps (B, T, N) for irregular sampling, else the same step throughout.
         dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
         for k, u in enumerate(u_all.unbind(1)):
-            xi = torch.randn_like(h) if noisy else None
+            xi = (
+                torch.randn(h.shape, dtype=h.dtype, device=h.device, generator=self.generator)
+                if noisy
+                else None
+            )
             h_next = self.sde_step(h, u, dts[k], K, xi)
             h = h_next if active is None else torch.where(active[k], h_next, h)
         return h
 
-    def forward(self, x, lengths=None, step_scale=None):
-        return self.decoder(self.final_state(x, lengths, step_scale))
+    def forward(self, x, lengths=None, step_scale=None, noise=None):
+        return self.decoder(self.final_state(x, lengths, step_scale, noise))

@@ -21,7 +21,10 @@ Observation times (irregular sampling) are an optional ``(n_samples,
 n_timesteps)`` array beside X, checked by :func:`check_times`.
 """
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 __all__ = ["pad_sequences"]
@@ -29,6 +32,10 @@ __all__ = ["pad_sequences"]
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
+@validate_params(
+    {"sequences": ["array-like"], "length": [Interval(Integral, 1, None, closed="left"), None]},
+    prefer_skip_nested_validation=True,
+)
 def pad_sequences(sequences, length=None):
     """Stack sequences of different lengths into one NaN-padded array.
 
@@ -100,8 +107,9 @@ def _ndim(X):
 def check_sequences(estimator, X, *, reset):
     """Validate X and return ``(X, lengths)`` ready for the torch module.
 
-    ``X`` comes back as float32 ``(n_samples, n_timesteps, n_channels)`` with
-    padding replaced by zeros, ``lengths`` as int64 ``(n_samples,)``. With
+    ``X`` comes back as float64 ``(n_samples, n_timesteps, n_channels)`` with
+    padding replaced by zeros (the estimator standardizes it in float64 before the
+    cast to the module's float32), ``lengths`` as int64 ``(n_samples,)``. With
     ``reset=True`` (fit) the numbers of steps and channels are recorded; with
     ``reset=False`` (predict) the channels must match, and so must the columns
     of a 2D table (they are its features), while 3D sequences may have any
@@ -149,6 +157,11 @@ def check_sequences(estimator, X, *, reset):
             f"X has 0 time steps (shape {X.shape}): every sequence needs at least one step."
         )
     n_channels = X.shape[2]
+    if n_channels == 0:
+        raise ValueError(
+            f"X has shape {X.shape}, with no channels: 3D X is (n_samples, n_timesteps, "
+            "n_channels) with at least one channel."
+        )
     if reset:
         estimator.n_channels_in_ = n_channels
     elif n_channels != estimator.n_channels_in_:
@@ -162,13 +175,36 @@ def check_sequences(estimator, X, *, reset):
             "fitting or predicting."
         )
     lengths = _padding_lengths(X)
-    with np.errstate(over="ignore"):
-        X32 = np.nan_to_num(X, nan=0.0).astype(np.float32, copy=False)
-    if not np.isfinite(X32).all():
-        raise ValueError(
-            "X has values too large for float32 (beyond 3.4e38): rescale X first."
-        )
-    return X32, lengths
+    return np.nan_to_num(X.astype(np.float64, copy=False), nan=0.0), lengths
+
+
+def mean_and_scale(values, weights=None):
+    """Per-column ``(mean, scale)`` of a 2D float array, computed in float64.
+
+    ``scale`` is the standard deviation, unit-free: a column counts as constant
+    when its standard deviation is below ``1e-12`` times its largest magnitude
+    (rounding noise at that magnitude, whatever the units), and then gets the
+    magnitude of its mean as scale (1 when the mean is 0), so that multiplying
+    the data by any factor leaves the standardized data unchanged. ``weights``
+    (one per row, non-negative, not all 0) gives weighted statistics; equal
+    weights give exactly the unweighted ones.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if weights is not None and np.all(weights == weights[0]):
+        weights = None
+    # Statistics of values / magnitude: no overflow or underflow anywhere in float64's range.
+    magnitude = np.abs(values).max(axis=0) if len(values) else np.zeros(values.shape[1:])
+    unit = np.where(magnitude > 0, magnitude, 1.0)
+    if weights is None:
+        mean = (values / unit).mean(axis=0) * unit
+        scale = (values / unit).std(axis=0) * unit
+    else:
+        unit_mean = np.average(values / unit, axis=0, weights=weights)
+        variance = np.average((values / unit - unit_mean) ** 2, axis=0, weights=weights)
+        mean, scale = unit_mean * unit, np.sqrt(variance) * unit
+    constant = ~(scale > 1e-12 * magnitude)
+    scale[constant] = np.where(mean[constant] != 0, np.abs(mean[constant]), 1.0)
+    return mean, scale
 
 
 def _padding_lengths(X):

@@ -38,43 +38,15 @@ import copy
 
 import numpy as np
 import torch
-from sklearn.pipeline import Pipeline
-from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted
+from numbers import Integral
 
-from ._base import BaseNoisyRNN
-from ._validation import check_even_steps, check_sequences
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ._base import final_estimator, module_device
+from ._validation import check_even_steps
 
 __all__ = ["stability_margin", "stability_report", "lyapunov_exponent"]
-
-
-def _is_passthrough(step):
-    return step is None or (isinstance(step, str) and step == "passthrough")
-
-
-def _final_estimator(estimator, *, require_passthrough, caller):
-    """The fitted sknrnn estimator inside ``estimator`` (itself, or a Pipeline's last step)."""
-    if isinstance(estimator, Pipeline):
-        if require_passthrough:
-            for name, step in estimator.steps[:-1]:
-                if not _is_passthrough(step):
-                    raise TypeError(
-                        f"{caller} cannot use this Pipeline: step {name!r} "
-                        f"({type(step).__name__}) transforms X before the sknrnn estimator. "
-                        "Pass the sknrnn estimator itself with X already transformed, e.g. "
-                        f"{caller}(pipe[-1], pipe[:-1].transform(X)), or use a Pipeline whose "
-                        "other steps are 'passthrough' or None."
-                    )
-        return _final_estimator(
-            estimator.steps[-1][1], require_passthrough=require_passthrough, caller=caller
-        )
-    if not isinstance(estimator, BaseNoisyRNN):
-        raise TypeError(
-            f"{caller} needs a fitted NoisyRNNClassifier or NoisyRNNRegressor (or a Pipeline "
-            f"ending in one); got {type(estimator).__name__}."
-        )
-    check_is_fitted(estimator)
-    return estimator
 
 
 def _matrices(module):
@@ -86,6 +58,7 @@ def _matrices(module):
         return (module.linear_weight * A).to(**cast), W.to(**cast), dt.to(**cast)
 
 
+@validate_params({"estimator": "no_validation"}, prefer_skip_nested_validation=True)
 def stability_report(estimator):
     """The stability bound of a fitted noisy RNN, with its pieces.
 
@@ -141,7 +114,11 @@ def stability_report(estimator):
     >>> report.dt.shape
     (8,)
     """
-    est = _final_estimator(estimator, require_passthrough=False, caller="stability_report")
+    return _report(estimator, "stability_report")
+
+
+def _report(estimator, caller):
+    est = final_estimator(estimator, require_passthrough=False, caller=caller)
     aA, W, dt = _matrices(est.module_)
     a_sym = 0.5 * (aA + aA.T)
     linear_part = float(torch.linalg.eigvalsh(a_sym).max())
@@ -156,6 +133,7 @@ def stability_report(estimator):
     )
 
 
+@validate_params({"estimator": "no_validation"}, prefer_skip_nested_validation=True)
 def stability_margin(estimator):
     """The stability margin ``mu`` of a fitted noisy RNN; negative means contraction.
 
@@ -192,7 +170,7 @@ def stability_margin(estimator):
     >>> isinstance(stability_margin(clf), float)
     True
     """
-    return stability_report(estimator).margin
+    return _report(estimator, "stability_margin").margin
 
 
 def _lyapunov_batch(module, u, lengths):
@@ -220,6 +198,14 @@ def _lyapunov_batch(module, u, lengths):
     return (log_scale + top.log()) / lengths.to(u.dtype)
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",
+        "X": ["array-like"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def lyapunov_exponent(estimator, X, *, batch_size=256):
     """Finite-time Lyapunov exponent of a fitted noisy RNN along each sequence of X.
 
@@ -278,14 +264,12 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
     >>> bool(np.isfinite(exponents).all())
     True
     """
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
-    est = _final_estimator(estimator, require_passthrough=True, caller="lyapunov_exponent")
-    X32, lengths = check_sequences(est, X, reset=False)
+    est = final_estimator(estimator, caller="lyapunov_exponent")
     check_even_steps(est, "lyapunov_exponent")
+    inputs = est._inputs(X, None, reset=False)
+    X32, lengths = inputs["x"], inputs["lengths"]
     module = est.module_
-    device = next(module.parameters()).device
+    device = module_device(module)
     # A float64 copy on the CPU: products of many step Jacobians need the precision.
     module64 = copy.deepcopy(module).to("cpu", torch.float64)
     out = []

@@ -3,14 +3,16 @@
 All functions take sequences in the layout the estimators accept, 2D
 ``(n_samples, n_timesteps)`` or 3D ``(n_samples, n_timesteps, n_channels)``,
 possibly NaN-padded at the end, and return a perturbed float64 copy in the
-same layout. NaN stays NaN: padding is never perturbed.
+same layout and container (a DataFrame stays a DataFrame, with its index and
+columns). NaN stays NaN: padding is never perturbed.
 
 Levels are relative to the scale of X, so that a level means the same on any
 dataset:
 
 - :func:`white_noise`, :func:`fgsm` and :func:`pgd` multiply the level by the
-  standard deviation of the observed (non-NaN) values of X, per channel (1.0
-  for a constant channel), unless an explicit ``scale`` is given;
+  standard deviation of the observed (non-NaN) values of X, per channel (for
+  a constant channel, the magnitude of its value; 1 when it is 0), unless an
+  explicit ``scale`` is given;
 - :func:`multiplicative_noise` is relative by construction, ``x * (1 + level * xi)``;
 - :func:`salt_and_pepper` uses the minimum and maximum of the observed values
   of X, per channel.
@@ -19,21 +21,20 @@ The attacks (:func:`fgsm`, :func:`pgd`) need the gradient of the loss with
 respect to the input, so they work on a fitted
 :class:`~sknrnn.NoisyRNNClassifier` or :class:`~sknrnn.NoisyRNNRegressor` (or a
 Pipeline ending in one whose other steps are ``"passthrough"``). They attack
-the deterministic model used for prediction (the module in eval mode) under an
+the deterministic model used for prediction (the recursion without noise) under an
 L-infinity budget, and they do not clip inputs to any range: sequences are
 not images in [0, 1].
 """
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, validate_params
 
-from ._base import BaseNoisyRNN, resolve_device
-from ._validation import check_even_steps, check_sequences
+from ._base import final_estimator, module_device
+from ._validation import mean_and_scale
 
 __all__ = ["white_noise", "multiplicative_noise", "salt_and_pepper", "fgsm", "pgd"]
 
@@ -43,8 +44,19 @@ _ATTACK_BATCH = 256
 
 # -- helpers ------------------------------------------------------------------
 def _as_sequences(X):
-    """Float64 copy of X as 3D plus whether it was 2D; checks ndim and infinities."""
-    X = np.array(X, dtype=np.float64, copy=True)
+    """Float64 copy of X as 3D, and the function that gives a result back as X came.
+
+    A DataFrame (nullable dtypes and ``pd.NA`` included, read as NaN) comes back
+    as a DataFrame with its index and columns; anything else as an ndarray of
+    X's number of dimensions.
+    """
+    frame = X if hasattr(X, "columns") and hasattr(X, "to_numpy") else None
+    if frame is not None:
+        X = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        X = np.array(X, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"X must hold numbers (NaN for end padding); {exc}.") from exc
     if X.ndim not in (2, 3):
         raise ValueError(
             "X must be 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, n_channels); "
@@ -53,28 +65,35 @@ def _as_sequences(X):
     if np.isinf(X).any():
         raise ValueError("X contains infinity: replace infinite values before perturbing X.")
     was_2d = X.ndim == 2
-    return (X[:, :, None] if was_2d else X), was_2d
+
+    def restore(X3):
+        out = X3[:, :, 0] if was_2d else X3
+        if frame is None:
+            return out
+        return type(frame)(out, index=frame.index, columns=frame.columns)
+
+    return (X[:, :, None] if was_2d else X), restore
 
 
-def _restore(X3, was_2d):
-    return X3[:, :, 0] if was_2d else X3
-
-
-def _check_level(level, name="level", upper=None):
-    if isinstance(level, bool) or not isinstance(level, Real) or not np.isfinite(level):
-        raise ValueError(f"{name} must be a finite real number; got {level!r}.")
-    if level < 0:
-        raise ValueError(f"{name} must be >= 0; got {level!r}.")
-    if upper is not None and level > upper:
-        raise ValueError(f"{name} must be in [0, {upper}]; got {level!r}.")
-    return float(level)
+_LEVEL = Interval(Real, 0, np.inf, closed="left")  # finite and >= 0
+_SCALE = [Interval(Real, 0, np.inf, closed="left"), "array-like", None]
 
 
 def _channel_scale(X3, scale=None):
-    """Per-channel scale ``(n_channels,)``: std of observed values, or the given ``scale``."""
+    """Per-channel scale ``(n_channels,)``: std of observed values, or the given ``scale``.
+
+    The standard deviation is the estimators' own (:func:`sknrnn._validation.mean_and_scale`):
+    in float64, and for a constant channel the magnitude of its value (1 when it is 0).
+    """
     n_channels = X3.shape[2]
     if scale is not None:
-        scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (n_channels,)).copy()
+        scale = np.asarray(scale, dtype=np.float64)
+        if scale.ndim > 1 or (scale.ndim == 1 and len(scale) != n_channels):
+            raise ValueError(
+                f"scale must be a float or an array of one value per channel, shape "
+                f"({n_channels},) for this X; got shape {scale.shape}."
+            )
+        scale = np.broadcast_to(scale, (n_channels,)).copy()
         if not np.isfinite(scale).all() or (scale < 0).any():
             raise ValueError(f"scale must be finite and >= 0; got {scale!r}.")
         return scale
@@ -82,13 +101,16 @@ def _channel_scale(X3, scale=None):
     observed = ~np.isnan(flat)
     if not observed.any(axis=0).all():
         raise ValueError("X has a channel with no observed (non-NaN) value.")
-    with np.errstate(invalid="ignore"):
-        std = np.nanstd(flat, axis=0)
-    std[~(std > 1e-12)] = 1.0
-    return std
+    return np.array(
+        [mean_and_scale(flat[observed[:, c], c][:, None])[1][0] for c in range(n_channels)]
+    )
 
 
 # -- random perturbations ---------------------------------------------------
+@validate_params(
+    {"X": ["array-like"], "level": [_LEVEL], "scale": _SCALE, "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def white_noise(X, level, *, scale=None, random_state=None):
     """Add Gaussian white noise: ``x + level * std(X) * xi`` with ``xi ~ N(0, 1)``.
 
@@ -108,7 +130,7 @@ def white_noise(X, level, *, scale=None, random_state=None):
 
     Returns
     -------
-    X_noisy : ndarray of float64, same shape as X
+    X_noisy : ndarray of float64, same shape as X; a DataFrame when X is one
 
     Examples
     --------
@@ -121,13 +143,16 @@ def white_noise(X, level, *, scale=None, random_state=None):
     >>> bool(np.abs(Xn - X)[1].max() < 1.0)
     True
     """
-    level = _check_level(level)
-    X3, was_2d = _as_sequences(X)
+    X3, restore = _as_sequences(X)
     sigma = level * _channel_scale(X3, scale)
     xi = check_random_state(random_state).standard_normal(X3.shape)
-    return _restore(X3 + sigma * xi, was_2d)
+    return restore(X3 + sigma * xi)
 
 
+@validate_params(
+    {"X": ["array-like"], "level": [_LEVEL], "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def multiplicative_noise(X, level, *, random_state=None):
     """Multiply by Gaussian noise: ``x * (1 + level * xi)`` with ``xi ~ N(0, 1)``.
 
@@ -145,7 +170,7 @@ def multiplicative_noise(X, level, *, random_state=None):
 
     Returns
     -------
-    X_noisy : ndarray of float64, same shape as X
+    X_noisy : ndarray of float64, same shape as X; a DataFrame when X is one
 
     Notes
     -----
@@ -162,12 +187,19 @@ def multiplicative_noise(X, level, *, random_state=None):
     >>> float(Xn[0, 0]), bool(np.isnan(Xn[1, 2]))  # zero stays zero, NaN stays NaN
     (0.0, True)
     """
-    level = _check_level(level)
-    X3, was_2d = _as_sequences(X)
+    X3, restore = _as_sequences(X)
     xi = check_random_state(random_state).standard_normal(X3.shape)
-    return _restore(X3 * (1.0 + level * xi), was_2d)
+    return restore(X3 * (1.0 + level * xi))
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "level": [Interval(Real, 0, 1, closed="both")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def salt_and_pepper(X, level, *, random_state=None):
     """Set a fraction of the observed entries to the minimum or the maximum of X.
 
@@ -188,7 +220,7 @@ def salt_and_pepper(X, level, *, random_state=None):
 
     Returns
     -------
-    X_noisy : ndarray of float64, same shape as X
+    X_noisy : ndarray of float64, same shape as X; a DataFrame when X is one
 
     Examples
     --------
@@ -198,8 +230,7 @@ def salt_and_pepper(X, level, *, random_state=None):
     >>> salt_and_pepper(X, 0.4, random_state=0)  # 4 entries: 2 set to 0, 2 set to 9
     array([[0., 1., 0., 3., 9., 5., 6., 7., 0., 9.]])
     """
-    level = _check_level(level, "level (the fraction of entries)", upper=1)
-    X3, was_2d = _as_sequences(X)
+    X3, restore = _as_sequences(X)
     flat = X3.reshape(-1, X3.shape[2])
     observed = ~np.isnan(flat)
     if not observed.any(axis=0).all():
@@ -213,85 +244,43 @@ def salt_and_pepper(X, level, *, random_state=None):
     pepper, salt = hit[:n_pepper], hit[n_pepper:]
     flat[rows[pepper], cols[pepper]] = lo[cols[pepper]]
     flat[rows[salt], cols[salt]] = hi[cols[salt]]
-    return _restore(flat.reshape(X3.shape), was_2d)
+    return restore(flat.reshape(X3.shape))
 
 
 # -- gradient attacks -----------------------------------------------------------
-def _final_estimator(estimator):
-    """The sknrnn estimator inside ``estimator``, checking that the path is differentiable."""
-    if isinstance(estimator, Pipeline):
-        for name, step in estimator.steps[:-1]:
-            if step is not None and not (isinstance(step, str) and step == "passthrough"):
-                raise TypeError(
-                    f"Cannot attack this Pipeline: step {name!r} ({type(step).__name__}) has no "
-                    "gradient. Gradient attacks need a Pipeline whose steps before the sknrnn "
-                    "estimator are 'passthrough' or None; NoisyRNN estimators standardize their "
-                    "inputs themselves, so a scaler in front can usually be dropped."
-                )
-        return _final_estimator(estimator.steps[-1][1])
-    if not isinstance(estimator, BaseNoisyRNN):
-        raise TypeError(
-            "Gradient attacks need a fitted NoisyRNNClassifier or NoisyRNNRegressor (or a "
-            f"Pipeline ending in one); got {type(estimator).__name__}. Use the random "
-            "perturbations (white_noise, multiplicative_noise, salt_and_pepper) for other "
-            "estimators."
-        )
-    check_is_fitted(estimator)
-    return estimator
-
-
-def _targets(est, y, n_samples):
-    """Torch targets and loss for the attack: class indices + CE, or standardized y + MSE."""
-    if y is None:
-        raise ValueError("y is required: the attacks increase the loss on the true targets.")
-    y = np.asarray(y)
-    if len(y) != n_samples:
-        raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
-    if hasattr(est, "classes_"):
-        y = y.ravel() if y.ndim > 1 and y.shape[1] == 1 else y
-        unknown = ~np.isin(y, est.classes_)
-        if unknown.any():
-            raise ValueError(
-                f"y has labels not seen in fit: {np.unique(y[unknown])[:5].tolist()}; the "
-                f"estimator knows {est.classes_.tolist()}."
-            )
-        codes = np.searchsorted(est.classes_, y).astype(np.int64)
-        return torch.from_numpy(codes), torch.nn.functional.cross_entropy
-    y = np.asarray(y, dtype=np.float64).reshape(n_samples, -1)
-    if y.shape[1] != len(est._y_mean):
-        raise ValueError(f"y has {y.shape[1]} outputs but the estimator was fitted with {len(est._y_mean)}.")
-    z = ((y - est._y_mean) / est._y_scale).astype(np.float32)
-    return torch.from_numpy(z), torch.nn.functional.mse_loss
-
-
 def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, random_state,
-            batch_size=_ATTACK_BATCH):
-    eps = _check_level(eps, "eps")
-    est = _final_estimator(estimator)
-    X3, was_2d = _as_sequences(X)
+            times=None, caller, batch_size=_ATTACK_BATCH):
+    est = final_estimator(
+        estimator, caller=caller,
+        hint=" Use the random perturbations (white_noise, multiplicative_noise, "
+        "salt_and_pepper) for other estimators.",
+    )
+    X3, restore = _as_sequences(X)
     bound = eps * _channel_scale(X3, scale)  # (n_channels,), in units of X
     step = bound * (step_size / eps if eps > 0 else 0.0)
-    X32, lengths = check_sequences(est, X, reset=False)
-    check_even_steps(est, "fgsm and pgd")
-    targets, loss_fn = _targets(est, y, len(X32))
+    inputs = est._inputs(X, times, reset=False)  # standardized as the module reads them
+    if y is None:
+        raise ValueError("y is required: the attacks increase the loss on the true targets.")
+    targets, _ = est._prepare_targets(y, reset=False)
+    if len(targets) != len(X3):
+        raise ValueError(f"X has {len(X3)} samples but y has {len(targets)}.")
+    targets = torch.from_numpy(targets)
     rng = check_random_state(random_state)
 
     module = est.module_
-    device = resolve_device(est.net_.device)
-    param = next(module.parameters())
-    if param.device != torch.device(device):
-        module.to(device)
-    was_training = module.training
-    module.eval()
-    bound_t = torch.as_tensor(bound, dtype=torch.float32, device=device)
-    step_t = torch.as_tensor(step, dtype=torch.float32, device=device)
-    steps = np.arange(X32.shape[1])
+    device = module_device(module)
+    # The budget and the step in the standardized units the module reads.
+    bound_t = torch.as_tensor(bound / est._x_scale, dtype=torch.float32, device=device)
+    step_t = torch.as_tensor(step / est._x_scale, dtype=torch.float32, device=device)
+    lengths = inputs["lengths"]
+    steps = np.arange(inputs["x"].shape[1])
     deltas = []
-    try:
-        for start in range(0, len(X32), batch_size):
+    # Gradients are needed even when the caller runs under torch.no_grad().
+    with torch.enable_grad():
+        for start in range(0, len(lengths), batch_size):
             sl = slice(start, start + batch_size)
-            x = torch.from_numpy(X32[sl]).to(device)
-            lens = torch.from_numpy(lengths[sl]).to(device)
+            batch = {key: torch.from_numpy(value[sl]).to(device) for key, value in inputs.items()}
+            x = batch.pop("x")
             target = targets[sl].to(device)
             mask = torch.from_numpy(steps[None, :] < lengths[sl, None]).to(device)
             mask = mask.unsqueeze(-1).to(torch.float32)
@@ -302,21 +291,29 @@ def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, ra
                 delta = torch.zeros_like(x)
             for _ in range(n_steps):
                 delta.requires_grad_(True)
-                loss = loss_fn(module(x + delta, lens), target, reduction="sum")
+                loss = est.net_.get_loss(module(x + delta, **batch, noise=False), target)
                 (grad,) = torch.autograd.grad(loss, delta)
                 with torch.no_grad():
                     delta = delta + step_t * grad.sign()
                     delta = torch.maximum(torch.minimum(delta, bound_t), -bound_t) * mask
             deltas.append(delta.detach().to("cpu", torch.float64).numpy())
-    finally:
-        module.train(was_training)
-    delta = np.concatenate(deltas, axis=0)
-    # Keep the perturbation inside the budget exactly in float64 (float32 rounding).
-    delta = np.clip(delta, -bound, bound)
-    return _restore(X3 + delta, was_2d)
+    # Back to the units of X; inside the budget exactly in float64 (float32 rounding).
+    delta = np.clip(np.concatenate(deltas, axis=0) * est._x_scale, -bound, bound)
+    return restore(X3 + delta)
 
 
-def fgsm(estimator, X, y, eps, *, scale=None):
+_ATTACK_PARAMS = {
+    "estimator": "no_validation",  # a sknrnn estimator: final_estimator says what is wrong
+    "X": ["array-like"],
+    "y": ["array-like", None],
+    "eps": [_LEVEL],
+    "scale": _SCALE,
+    "times": ["array-like", None],
+}
+
+
+@validate_params(_ATTACK_PARAMS, prefer_skip_nested_validation=True)
+def fgsm(estimator, X, y, eps, *, scale=None, times=None):
     """Fast gradient sign method: one step ``x + eps * std(X) * sign(grad_x loss)``.
 
     A white-box attack (Goodfellow et al., 2015) on the deterministic model that
@@ -339,10 +336,13 @@ def fgsm(estimator, X, y, eps, *, scale=None):
         channel. Inputs are not clipped to any range.
     scale : float or array-like of shape (n_channels,), default=None
         Scale per channel in place of the standard deviation of X.
+    times : array-like of shape (n_samples, n_timesteps), default=None
+        Observation times of X, for a model fitted with times (see the
+        estimator's ``fit``); the attack integrates the steps they give.
 
     Returns
     -------
-    X_adv : ndarray of float64, same shape as X
+    X_adv : ndarray of float64, same shape as X; a DataFrame when X is one
 
     See Also
     --------
@@ -364,11 +364,21 @@ def fgsm(estimator, X, y, eps, *, scale=None):
     True
     """
     return _attack(estimator, X, y, eps, n_steps=1, step_size=eps, random_start=False,
-                   scale=scale, random_state=None)
+                   scale=scale, random_state=None, times=times, caller="fgsm")
 
 
+@validate_params(
+    {
+        **_ATTACK_PARAMS,
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "step_size": [_LEVEL, None],
+        "random_start": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, scale=None,
-        random_state=None):
+        random_state=None, times=None):
     """Projected gradient descent attack under an L-infinity budget.
 
     ``n_steps`` signed-gradient ascent steps on the loss, each followed by a
@@ -399,10 +409,12 @@ def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, 
         Scale per channel in place of the standard deviation of X.
     random_state : int, RandomState instance or None, default=None
         Seeds the random start.
+    times : array-like of shape (n_samples, n_timesteps), default=None
+        Observation times of X, for a model fitted with times.
 
     Returns
     -------
-    X_adv : ndarray of float64, same shape as X
+    X_adv : ndarray of float64, same shape as X; a DataFrame when X is one
 
     See Also
     --------
@@ -422,11 +434,8 @@ def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, 
     >>> bool(clf.score(X_adv, y) <= clf.score(X, y))
     True
     """
-    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
-        raise ValueError(f"n_steps must be an integer >= 1; got {n_steps!r}.")
     if step_size is None:
-        step_size = 2.5 * eps / n_steps if isinstance(eps, Real) else eps
-    else:
-        step_size = _check_level(step_size, "step_size")
+        step_size = 2.5 * eps / n_steps
     return _attack(estimator, X, y, eps, n_steps=int(n_steps), step_size=step_size,
-                   random_start=bool(random_start), scale=scale, random_state=random_state)
+                   random_start=bool(random_start), scale=scale, random_state=random_state,
+                   times=times, caller="pgd")

@@ -10,12 +10,14 @@ clean score.
 """
 
 import inspect
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.metadata_routing import MetadataRequest
 
 from . import perturbations as _pt
 
@@ -31,8 +33,18 @@ _RANDOM = {
     "multiplicative_noise": _pt.multiplicative_noise,
     "salt_and_pepper": _pt.salt_and_pepper,
 }
-_ATTACKS = {"fgsm", "pgd"}
 PERTURBATIONS = tuple(_RANDOM) + ("fgsm", "pgd")
+
+_PARAMS = {
+    "estimator": "no_validation",
+    "X": ["array-like"],
+    "y": ["array-like", None],
+    "perturbation": [StrOptions(set(PERTURBATIONS)), callable],
+    "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+    "random_state": ["random_state"],
+}
+_LEVEL = Interval(Real, 0, np.inf, closed="left")
 
 # Default levels of robustness_curve, per perturbation.
 _DEFAULT_LEVELS = {
@@ -45,37 +57,35 @@ _DEFAULT_LEVELS = {
 
 
 def _perturber(perturbation):
-    """``f(estimator, X, y, level, seed) -> X_perturbed`` and whether it is deterministic."""
+    """``f(estimator, X, y, level, seed, times) -> X_perturbed`` and whether it is deterministic."""
     if callable(perturbation):
         try:
             keyword = "random_state" in inspect.signature(perturbation).parameters
         except (TypeError, ValueError):
             keyword = False
         if keyword:
-            return (lambda est, X, y, level, seed: perturbation(X, level, random_state=seed)), False
-        return (lambda est, X, y, level, seed: perturbation(X, level, seed)), False
+            return (
+                lambda est, X, y, level, seed, times: perturbation(X, level, random_state=seed)
+            ), False
+        return (lambda est, X, y, level, seed, times: perturbation(X, level, seed)), False
     if perturbation in _RANDOM:
         func = _RANDOM[perturbation]
-        return (lambda est, X, y, level, seed: func(X, level, random_state=seed)), False
+        return (lambda est, X, y, level, seed, times: func(X, level, random_state=seed)), False
     if perturbation == "fgsm":
-        return (lambda est, X, y, level, seed: _pt.fgsm(est, X, y, level)), True
-    if perturbation == "pgd":
-        return (lambda est, X, y, level, seed: _pt.pgd(est, X, y, level, random_state=seed)), False
-    raise ValueError(
-        f"perturbation must be one of {list(PERTURBATIONS)} or a callable "
-        f"f(X, level, random_state); got {perturbation!r}."
-    )
+        return (lambda est, X, y, level, seed, times: _pt.fgsm(est, X, y, level, times=times)), True
+    return (
+        lambda est, X, y, level, seed, times: _pt.pgd(
+            est, X, y, level, random_state=seed, times=times
+        )
+    ), False
 
 
-def _check_n_repeats(n_repeats):
-    if isinstance(n_repeats, bool) or not isinstance(n_repeats, Integral) or n_repeats < 1:
-        raise ValueError(f"n_repeats must be an integer >= 1; got {n_repeats!r}.")
-    return int(n_repeats)
+def _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state, params):
+    """Scores of shape ``(n_levels, n_repeats)``; the same seeds at every level.
 
-
-def _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state):
-    """Scores of shape ``(n_levels, n_repeats)``; the same seeds at every level."""
-    n_repeats = _check_n_repeats(n_repeats)
+    ``params`` (metadata such as ``times``) go with every perturbed X to the scorer,
+    as sklearn's scorers take them, and ``times`` to the attacks as well.
+    """
     perturb, deterministic = _perturber(perturbation)
     scorer = check_scoring(estimator, scoring=scoring)
     rng = check_random_state(random_state)
@@ -86,8 +96,8 @@ def _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_st
             if deterministic and r > 0:
                 out[i, r] = out[i, 0]  # the same perturbed X: no need to recompute
                 continue
-            X_pert = perturb(estimator, X, y, level, int(seed))
-            out[i, r] = scorer(estimator, X_pert, y)
+            X_pert = perturb(estimator, X, y, level, int(seed), params.get("times"))
+            out[i, r] = scorer(estimator, X_pert, y, **params)
     return out
 
 
@@ -100,18 +110,31 @@ def _mean(scores):
 def _check_levels(levels, perturbation):
     if levels is None:
         if not isinstance(perturbation, str):
-            raise ValueError("levels is required when perturbation is a callable.")
-        levels = _DEFAULT_LEVELS.get(perturbation)
-        if levels is None:
-            _perturber(perturbation)  # raises the error naming the valid perturbations
+            raise ValueError(
+                "levels is required when perturbation is a callable: pass the levels to "
+                "evaluate, e.g. levels=[0, 0.1, 0.5]."
+            )
+        levels = _DEFAULT_LEVELS[perturbation]
     levels = np.asarray(levels, dtype=np.float64)
     if levels.ndim != 1 or len(levels) == 0:
         raise ValueError(f"levels must be a non-empty 1D sequence of floats; got shape {levels.shape}.")
+    if not (np.isfinite(levels) & (levels >= 0)).all():
+        raise ValueError(f"levels must be finite and >= 0; got {levels.tolist()}.")
     return levels
 
 
+_PARAMS_DOC = """**params : dict
+        Metadata for scoring, such as ``times=`` for a model fitted with
+        observation times (or ``sample_weight=``). It goes with every perturbed
+        copy of X to the scorer, as scikit-learn's scorers take it (to the
+        estimator's ``score`` when ``scoring`` is None; with metadata routing
+        enabled, a Pipeline routes it to the steps that request it), and
+        ``times`` to the attacks. It is not perturbed."""
+
+
+@validate_params({**_PARAMS, "level": [_LEVEL]}, prefer_skip_nested_validation=True)
 def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, n_repeats=5,
-                     scoring=None, random_state=None):
+                     scoring=None, random_state=None, **params):
     """Mean score of a fitted estimator on perturbed copies of X.
 
     Parameters
@@ -140,6 +163,7 @@ def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, 
         estimator's ``score`` (accuracy for classifiers, R^2 for regressors).
     random_state : int, RandomState instance or None, default=None
         Seeds the perturbations (and the random start of PGD).
+    %(params)s
 
     Returns
     -------
@@ -170,12 +194,20 @@ def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, 
     True
     """
     levels = np.array([level], dtype=np.float64)
-    scores = _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state)
+    scores = _scores(
+        estimator, X, y, perturbation, levels, n_repeats, scoring, random_state, params
+    )
     return float(_mean(scores)[0])
 
 
+robustness_score.__doc__ = robustness_score.__doc__.replace("%(params)s", _PARAMS_DOC)
+
+
+@validate_params({**_PARAMS, "levels": ["array-like", None]}, prefer_skip_nested_validation=True)
+
+
 def robustness_curve(estimator, X, y, *, perturbation="white_noise", levels=None, n_repeats=5,
-                     scoring=None, random_state=None):
+                     scoring=None, random_state=None, **params):
     """Scores of a fitted estimator over a range of perturbation levels.
 
     The same seeds are used at every level (common random numbers), so that
@@ -201,6 +233,7 @@ def robustness_curve(estimator, X, y, *, perturbation="white_noise", levels=None
         As in :func:`robustness_score`.
     random_state : int, RandomState instance or None, default=None
         Seeds the perturbations.
+    %(params)s
 
     Returns
     -------
@@ -222,12 +255,33 @@ def robustness_curve(estimator, X, y, *, perturbation="white_noise", levels=None
     ((3, 3), (3,))
     """
     levels = _check_levels(levels, perturbation)
-    scores = _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state)
-    return Bunch(levels=levels, mean=_mean(scores), std=scores.std(axis=1), scores=scores)
+    scores = _scores(
+        estimator, X, y, perturbation, levels, n_repeats, scoring, random_state, params
+    )
+    return Bunch(
+        levels=levels, mean=_mean(scores), std=scores.std(axis=1), scores=scores,
+        perturbation=getattr(perturbation, "__name__", perturbation),
+        score_name=_score_name(estimator, scoring),
+        estimator_name=type(estimator).__name__,
+    )
+
+
+robustness_curve.__doc__ = robustness_curve.__doc__.replace("%(params)s", _PARAMS_DOC)
+
+
+def _score_name(estimator, scoring):
+    if scoring is None:
+        return "accuracy" if is_classifier(estimator) else "score"
+    return scoring if isinstance(scoring, str) else "score"
 
 
 class _RobustnessScorer:
-    """Callable ``(estimator, X, y) -> float`` scoring under a perturbation."""
+    """Callable ``(estimator, X, y, **params) -> float`` scoring under a perturbation.
+
+    Like scikit-learn's scorers it takes metadata (``times``, ``sample_weight``)
+    with metadata routing: it requests ``times`` by default, and
+    ``set_score_request`` changes what it requests.
+    """
 
     def __init__(self, perturbation, level, n_repeats, scoring, random_state):
         self.perturbation = perturbation
@@ -235,14 +289,38 @@ class _RobustnessScorer:
         self.n_repeats = n_repeats
         self.scoring = scoring
         self.random_state = random_state
+        self._requests = {"times": True}
 
-    def __call__(self, estimator, X, y, sample_weight=None):
-        if sample_weight is not None:
-            raise ValueError("The robustness scorer does not support sample_weight.")
+    def __call__(self, estimator, X, y, **params):
+        params = {key: value for key, value in params.items() if value is not None}
         return robustness_score(
             estimator, X, y, perturbation=self.perturbation, level=self.level,
             n_repeats=self.n_repeats, scoring=self.scoring, random_state=self.random_state,
+            **params,
         )
+
+    def set_score_request(self, **requests):
+        """Request metadata for scoring, as ``set_score_request`` of sklearn's scorers.
+
+        Parameters
+        ----------
+        **requests : dict
+            ``name=True`` (pass it), ``False`` (do not), ``None`` (error if given)
+            or an alias string, e.g. ``sample_weight=True``.
+
+        Returns
+        -------
+        self : object
+        """
+        self._requests.update(requests)
+        return self
+
+    def get_metadata_routing(self):
+        """The metadata this scorer requests (``times`` unless told otherwise)."""
+        request = MetadataRequest(owner=type(self).__name__)
+        for param, alias in self._requests.items():
+            request.score.add_request(param=param, alias=alias)
+        return request
 
     def __repr__(self):
         name = getattr(self.perturbation, "__name__", self.perturbation)
@@ -253,6 +331,13 @@ class _RobustnessScorer:
         )
 
 
+@validate_params(
+    {
+        key: _PARAMS[key]
+        for key in ("perturbation", "n_repeats", "scoring", "random_state")
+    } | {"level": [_LEVEL]},
+    prefer_skip_nested_validation=True,
+)
 def make_robustness_scorer(perturbation="white_noise", level=0.1, *, n_repeats=1, scoring=None,
                            random_state=0):
     """Make a scorer of the score under a perturbation, for model selection.
@@ -279,25 +364,30 @@ def make_robustness_scorer(perturbation="white_noise", level=0.1, *, n_repeats=1
     Returns
     -------
     scorer : callable
-        ``scorer(estimator, X, y) -> float``, greater is better (as long as
-        ``scoring`` is).
+        ``scorer(estimator, X, y, **params) -> float``, greater is better (as
+        long as ``scoring`` is). With metadata routing enabled it requests
+        ``times`` (a model fitted with times is scored with them), and its
+        ``set_score_request`` requests more (e.g. ``sample_weight=True``).
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklearn.model_selection import GridSearchCV
-    >>> from sknrnn import make_robustness_scorer
+    >>> from sknrnn import make_robustness_scorer, robustness_score
     >>> rng = np.random.RandomState(0)
     >>> y = rng.randint(2, size=100)
     >>> X = rng.normal(size=(100, 10)) + y[:, None]
-    >>> scorer = make_robustness_scorer("white_noise", level=0.5)
-    >>> search = GridSearchCV(LogisticRegression(), {"C": [0.01, 1.0]}, scoring=scorer, cv=3)
-    >>> search.fit(X, y).best_params_ in ({"C": 0.01}, {"C": 1.0})
+    >>> scorer = make_robustness_scorer("white_noise", level=1.0)
+    >>> grid = {"C": [0.01, 1.0]}
+    >>> robust = GridSearchCV(LogisticRegression(), grid, scoring=scorer, cv=3).fit(X, y)
+    >>> clean = GridSearchCV(LogisticRegression(), grid, cv=3).fit(X, y)
+    >>> bool((robust.cv_results_["mean_test_score"] < clean.cv_results_["mean_test_score"]).all())
+    True
+    >>> model = robust.best_estimator_
+    >>> scorer(model, X, y) == robustness_score(model, X, y, level=1.0, n_repeats=1, random_state=0)
     True
     """
-    _perturber(perturbation)
-    n_repeats = _check_n_repeats(n_repeats)
     return _RobustnessScorer(perturbation, level, n_repeats, scoring, random_state)
 
 
@@ -315,9 +405,9 @@ def _check_matplotlib(caller):
 class RobustnessCurveDisplay:
     """Robustness curve: score against perturbation level, with a +/- std band.
 
-    Create it with :meth:`from_estimator` (which computes the curve) or from
-    the output of :func:`robustness_curve`; several estimators go on one
-    axes by passing the same ``ax``. Requires matplotlib.
+    Create it with :meth:`from_estimator` (which computes the curve) or with
+    :meth:`from_curve` from the output of :func:`robustness_curve`; several
+    estimators go on one axes by passing the same ``ax``. Requires matplotlib.
 
     Parameters
     ----------
@@ -420,7 +510,7 @@ class RobustnessCurveDisplay:
     @classmethod
     def from_estimator(cls, estimator, X, y, *, perturbation="white_noise", levels=None,
                        n_repeats=5, scoring=None, random_state=None, ax=None, name=None,
-                       **kwargs):
+                       params=None, **kwargs):
         """Compute the robustness curve of a fitted estimator and plot it.
 
         Parameters
@@ -445,6 +535,9 @@ class RobustnessCurveDisplay:
             Axes to plot on (pass the same one for several estimators).
         name : str, default=None
             Label of the curve; the class name of the estimator when None.
+        params : dict, default=None
+            Metadata for scoring, e.g. ``{"times": times}``, as ``**params`` of
+            :func:`robustness_curve` (here a dict: the keywords go to ``ax.plot``).
         **kwargs : dict
             Passed to ``ax.plot``.
 
@@ -455,17 +548,57 @@ class RobustnessCurveDisplay:
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         curve = robustness_curve(
             estimator, X, y, perturbation=perturbation, levels=levels, n_repeats=n_repeats,
-            scoring=scoring, random_state=random_state,
+            scoring=scoring, random_state=random_state, **(params or {}),
         )
-        if name is None:
-            name = type(estimator).__name__
-        if scoring is None:
-            score_name = "accuracy" if is_classifier(estimator) else "score"
-        else:
-            score_name = scoring if isinstance(scoring, str) else "score"
+        return cls.from_curve(curve, ax=ax, name=name, **kwargs)
+
+    @classmethod
+    def from_curve(cls, curve, *, ax=None, name=None, **kwargs):
+        """Plot a curve computed by :func:`robustness_curve`.
+
+        Parameters
+        ----------
+        curve : sklearn.utils.Bunch
+            The output of :func:`robustness_curve`: ``levels`` and ``mean``, and
+            ``std`` for the band (no band without it); its ``perturbation``,
+            ``score_name`` and ``estimator_name`` label the axes and the legend.
+        ax : matplotlib Axes, default=None
+            Axes to plot on (pass the same one for several curves).
+        name : str, default=None
+            Label of the curve; ``curve.estimator_name`` when None.
+        **kwargs : dict
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : RobustnessCurveDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sknrnn import RobustnessCurveDisplay, robustness_curve
+        >>> rng = np.random.RandomState(0)
+        >>> y = rng.randint(2, size=60)
+        >>> X = rng.normal(size=(60, 10)) + y[:, None]
+        >>> curve = robustness_curve(LogisticRegression().fit(X, y), X, y, levels=[0, 1],
+        ...                          n_repeats=2, random_state=0)
+        >>> disp = RobustnessCurveDisplay.from_curve(curve)
+        >>> bool((disp.line_.get_ydata() == curve.mean).all()), disp.ax_.get_ylabel()
+        (True, 'accuracy')
+        """
+        _check_matplotlib(f"{cls.__name__}.from_curve")
+        missing = [key for key in ("levels", "mean") if key not in curve]
+        if missing:
+            raise ValueError(
+                f"curve lacks {missing}: pass the Bunch that robustness_curve returns."
+            )
         display = cls(
-            levels=curve.levels, mean=curve.mean, std=curve.std, estimator_name=name,
-            perturbation_name=getattr(perturbation, "__name__", perturbation),
-            score_name=score_name,
+            levels=curve["levels"], mean=curve["mean"], std=curve.get("std"),
+            estimator_name=curve.get("estimator_name"),
+            perturbation_name=curve.get("perturbation"),
+            score_name=curve.get("score_name"),
         )
         return display.plot(ax=ax, name=name, **kwargs)

@@ -16,7 +16,6 @@ from sknrnn import (
     stability_margin,
     stability_report,
 )
-from sknrnn._validation import check_sequences
 
 
 def _fit(X, y, **params):
@@ -92,7 +91,8 @@ def test_lyapunov_exponent_long_sequences_do_not_underflow():
 def _reference_exponents(clf, X):
     """log ||d h_M / d h_0||_2 / M by autograd through the module's own step, per row."""
     m = clf.module_.double().eval()
-    X32, lengths = check_sequences(clf, X, reset=False)
+    inputs = clf._inputs(X, None, reset=False)  # standardized as the module reads it
+    X32, lengths = inputs["x"], inputs["lengths"]
     out = []
     for x, length in zip(X32, lengths):
         u = m.encode(torch.as_tensor(x[None, :length]).double())
@@ -156,7 +156,7 @@ def test_errors(data):
     with pytest.raises(TypeError, match="NoisyRNNClassifier or NoisyRNNRegressor"):
         stability_margin(LogisticRegression().fit(X[:, 0, :], y))
     clf = _fit(X, y)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
         lyapunov_exponent(clf, X, batch_size=0)
     with pytest.raises(ValueError, match="channels"):
         lyapunov_exponent(clf, X[:, :, :1])

@@ -1,6 +1,5 @@
 """NoisyRNNClassifier and NoisyRNNRegressor as scikit-learn users meet them."""
 
-import io
 import pickle
 
 import joblib
@@ -93,7 +92,8 @@ def test_padded_sequence_predicts_like_the_unpadded_one():
     import torch
 
     for i in range(5):
-        seq = torch.tensor(seqs[i], dtype=torch.float32)[None, :, None]
+        z = (seqs[i] - clf._x_mean) / clf._x_scale  # the module reads standardized input
+        seq = torch.tensor(z, dtype=torch.float32)[None, :, None]
         with torch.no_grad():
             logits = clf.module_.eval()(seq).numpy()
         np.testing.assert_allclose(clf._forward(X[i : i + 1]), logits, rtol=1e-6, atol=1e-6)
@@ -228,10 +228,11 @@ def test_model_saved_for_cuda_predicts_on_cpu_only_machine(fitted, monkeypatch):
     loaded = pickle.loads(pickle.dumps(on_cuda))
     assert loaded.net_.device == "cpu"
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
-    # a net that still says "cuda" at predict time moves to the CPU as well
+    # predicting reads the module where it is and changes nothing of the fitted net
     loaded.net_.device = "cuda"
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
-    assert loaded.net_.device == "cpu"
+    assert loaded.net_.device == "cuda"
+    assert next(loaded.module_.parameters()).device.type == "cpu"
 
 
 def test_saved_state_holds_plain_arrays_not_torch_objects(fitted):

@@ -24,7 +24,7 @@ def test_plot_robustness_example(tmp_path):
     output = tmp_path / "robustness.png"
     stdout = _run_example("plot_robustness.py", "--output", str(output), cwd=tmp_path)
     assert output.exists() and output.stat().st_size > 1000
-    assert "| NRNN (mixed noise) |" in stdout
+    assert "| NRNN (defaults) |" in stdout
     assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

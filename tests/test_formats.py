@@ -104,9 +104,9 @@ def test_from_wide_integers_become_float():
     "X, n_channels, kwargs, match",
     [
         (np.zeros((4, 10)), 3, {}, "not a multiple of n_channels=3"),
-        (np.zeros((4, 10)), 0, {}, "positive integer"),
-        (np.zeros((4, 10)), 2.0, {}, "positive integer"),
-        (np.zeros((4, 10)), 2, {"layout": "columns"}, "layout must be one of"),
+        (np.zeros((4, 10)), 0, {}, r"'n_channels' parameter .* int in the range \[1, inf\)"),
+        (np.zeros((4, 10)), 2.0, {}, r"'n_channels' parameter .* int in the range \[1, inf\)"),
+        (np.zeros((4, 10)), 2, {"layout": "columns"}, "'layout' parameter .* among"),
         (np.zeros((4, 5, 2)), 2, {}, "2D table"),
     ],
 )

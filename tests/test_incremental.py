@@ -117,7 +117,7 @@ def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(how):
 def test_partial_fit_needs_every_class_up_front():
     X, y = _data()
     clf = NoisyRNNClassifier(**FAST).partial_fit(X[y < 2], y[y < 2])
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match="not seen in fit"):
         clf.partial_fit(X, y)
 
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import GridSearchCV
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -117,15 +118,15 @@ def test_attacks_need_sknrnn(logreg, data):
 
 def test_bad_arguments(logreg, data):
     X, y = data
-    with pytest.raises(ValueError, match="perturbation must be one of"):
+    with pytest.raises(ValueError, match="'perturbation' parameter"):
         robustness_score(logreg, X, y, perturbation="gaussian")
-    with pytest.raises(ValueError, match="n_repeats"):
+    with pytest.raises(ValueError, match="'n_repeats' parameter"):
         robustness_score(logreg, X, y, n_repeats=0)
-    with pytest.raises(ValueError, match="must be >= 0"):
+    with pytest.raises(ValueError, match="'level' parameter"):
         robustness_score(logreg, X, y, level=-1)
     with pytest.raises(ValueError, match="levels"):
         robustness_curve(logreg, X, y, levels=[[0.1]])
-    with pytest.raises(ValueError, match="perturbation must be one of"):
+    with pytest.raises(ValueError, match="'perturbation' parameter"):
         make_robustness_scorer("nope")
 
 
@@ -133,7 +134,10 @@ def test_curve_bunch(logreg, data):
     X, y = data
     levels = [0.0, 0.5, 1.0, 2.0]
     curve = robustness_curve(logreg, X, y, levels=levels, n_repeats=3, random_state=0)
-    assert set(curve) == {"levels", "mean", "std", "scores"}
+    assert set(curve) == {"levels", "mean", "std", "scores", "perturbation", "score_name",
+                          "estimator_name"}
+    assert (curve.perturbation, curve.score_name, curve.estimator_name) == (
+        "white_noise", "accuracy", "LogisticRegression")
     assert curve.scores.shape == (4, 3)
     assert curve.mean.shape == curve.std.shape == curve.levels.shape == (4,)
     np.testing.assert_allclose(curve.mean, curve.scores.mean(axis=1))
@@ -174,10 +178,17 @@ def test_scorer_selects_nrnn_noise(data):
         refit="robust",
         cv=2,
     ).fit(X, y)
-    assert search.best_params_["noise_type"] in grid["noise_type"]
-    assert np.all(
-        search.cv_results_["mean_test_robust"] <= search.cv_results_["mean_test_clean"] + 1e-12
-    )
+    results = search.cv_results_
+    # refit follows the robust score, which is the attacked accuracy of each fold's model
+    assert search.best_index_ == np.argmax(results["mean_test_robust"])
+    assert np.all(results["mean_test_robust"] <= results["mean_test_clean"] + 1e-12)
+    assert np.any(results["mean_test_robust"] < results["mean_test_clean"])
+    train, test = next(iter(StratifiedKFold(2).split(X, y)))
+    for i, params in enumerate(results["params"]):
+        model = clone(search.estimator).set_params(**params).fit(X[train], y[train])
+        expected = robustness_score(model, X[test], y[test], perturbation="pgd", level=0.2,
+                                    n_repeats=1, random_state=0)
+        assert results["split0_test_robust"][i] == pytest.approx(expected)
 
 
 def test_display_two_estimators_one_axes(nrnn, logreg, data):

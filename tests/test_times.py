@@ -134,9 +134,18 @@ def test_bad_times(data, fitted, fit_times, predict_times, match):
         model.predict(X, times=bad)
 
 
-def test_tools_for_even_steps_refuse_timed_models(data, fitted):
-    X, y, _ = data
-    with pytest.raises(ValueError, match="evenly spaced steps"):
+def test_attacks_take_the_times_of_a_timed_model(data, fitted):
+    X, y, uneven = data
+    with pytest.raises(ValueError, match="pass times= here too"):
         fgsm(fitted, X, y, eps=0.1)
+    X_adv = fgsm(fitted, X, y, eps=0.5, times=uneven)
+    assert np.abs(X_adv - X).max() <= 0.5 * X.std() + 1e-9
+    assert fitted.score(X_adv, y, times=uneven) < fitted.score(X, y, times=uneven)
+    # the gradient follows the timed steps: other times give another attack
+    assert not np.array_equal(X_adv, fgsm(fitted, X, y, eps=0.5, times=uneven * 2.0 ** np.arange(T)))
+
+
+def test_lyapunov_refuses_timed_models(data, fitted):
+    X, y, _ = data
     with pytest.raises(ValueError, match="evenly spaced steps"):
         lyapunov_exponent(fitted, X)

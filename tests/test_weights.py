@@ -51,15 +51,20 @@ def test_unit_weights_are_no_weights_bit_for_bit():
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
-def test_class_weight_multiplies_sample_weight():
+def test_class_weight_multiplies_sample_weight_in_the_loss():
     X, y = _data()
     w = np.random.RandomState(2).uniform(0.5, 2.0, size=len(X))
+    targets = np.searchsorted(np.unique(y), y)
     for class_weight in ("balanced", {0: 1.0, 2: 5.0}):
-        by_class = NoisyRNNClassifier(**EXACT, class_weight=class_weight).fit(X, y, sample_weight=w)
-        by_sample = NoisyRNNClassifier(**EXACT).fit(
-            X, y, sample_weight=w * compute_sample_weight(class_weight, y)
-        )
-        np.testing.assert_array_equal(by_class.predict_proba(X), by_sample.predict_proba(X))
+        clf = NoisyRNNClassifier(**EXACT, class_weight=class_weight).fit(X, y, sample_weight=w)
+        loss_weights = clf._sample_weight(w, targets, reset=True, incremental=False)
+        np.testing.assert_allclose(loss_weights, w * compute_sample_weight(class_weight, y))
+        # The weights reach the loss: the fit differs from one without class weights.
+        plain = NoisyRNNClassifier(**EXACT).fit(X, y, sample_weight=w)
+        assert not np.allclose(clf.predict_proba(X), plain.predict_proba(X), atol=1e-4)
+    # The standardization statistics are weighted by sample_weight only.
+    clf = NoisyRNNClassifier(**EXACT, class_weight="balanced").fit(X, y)
+    np.testing.assert_array_equal(clf._x_mean, NoisyRNNClassifier(**EXACT).fit(X, y)._x_mean)
 
 
 def test_balanced_class_weight_favours_the_minority_class():
