@@ -225,7 +225,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self,
         hidden_size=64,
         *,
-        noise_type="additive",
+        noise_type="mixed",
         noise_level=0.1,
         solver="euler",
         dt="auto",
