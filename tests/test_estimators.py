@@ -141,7 +141,7 @@ def test_table_columns_and_channel_count_must_match_fit(fitted):
         (dict(noise_level=-0.1), InvalidParameterError),
         (dict(noise_level=float("nan")), InvalidParameterError),
         (dict(noise_level=float("inf")), ValueError),
-        (dict(noise_level=(0.1, 0.2)), ValueError),  # pair only for "mixed"
+        (dict(noise_type="additive", noise_level=(0.1, 0.2)), ValueError),  # pair only for "mixed"
         (dict(noise_type="mixed", noise_level=(0.1, 0.2, 0.3)), ValueError),
         (dict(hidden_size=0), InvalidParameterError),
         (dict(dt=0.0), InvalidParameterError),

@@ -6,8 +6,10 @@ from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
 
 # Small, fast models: the checks fit ~100 estimators on tables of ~200 rows.
 ESTIMATORS = [
-    NoisyRNNClassifier(hidden_size=32, max_iter=30, learning_rate_init=0.01, random_state=0),
-    NoisyRNNRegressor(hidden_size=32, max_iter=30, learning_rate_init=0.01, random_state=0),
+    NoisyRNNClassifier(hidden_size=32, max_iter=30, batch_size=64, learning_rate_init=0.01,
+                       random_state=0),
+    NoisyRNNRegressor(hidden_size=32, max_iter=30, batch_size=64, learning_rate_init=0.01,
+                      random_state=0),
 ]
 
 SUBSET = (

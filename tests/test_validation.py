@@ -54,7 +54,7 @@ FIT_CASES = [
     ("infinite noise level", {"noise_level": np.inf}, X_OK, Y_OK, ValueError, "noise_level"),
     ("NaN noise level", {"noise_level": np.nan}, X_OK, Y_OK, ValueError, "noise_level"),
     ("unknown noise type", {"noise_type": "pink"}, X_OK, Y_OK, ValueError, "noise_type"),
-    ("pair for additive noise", {"noise_level": (0.1, 0.1)}, X_OK, Y_OK, ValueError, "pair"),
+    ("pair for additive noise", {"noise_type": "additive", "noise_level": (0.1, 0.1)}, X_OK, Y_OK, ValueError, "pair"),
     ("zero hidden size", {"hidden_size": 0}, X_OK, Y_OK, ValueError, "hidden_size"),
     ("negative learning rate", {"learning_rate_init": -1.0}, X_OK, Y_OK, ValueError,
      "learning_rate_init"),
