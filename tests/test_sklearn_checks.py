@@ -19,10 +19,10 @@ SUBSET = (
 )
 
 WEIGHTS = (
-    "minibatch training with injected noise: a sequence repeated k times draws k noise "
-    "paths where one of weight k draws one, and the repeated data are shuffled into other "
-    "minibatches (and planned another budget), so the two fits agree in expectation, not "
-    "to rtol=1e-7. Without noise and with one minibatch they agree to float32 round-off "
+    "training injects noise drawn per sequence, so a sequence repeated k times draws k "
+    "noise paths where one of weight k draws one (and, over several minibatches, repeated "
+    "data shuffle differently): the two fits agree in expectation, not to rtol=1e-7. "
+    "Without noise and in one minibatch they agree to float32 round-off "
     "(tests/test_weights.py::test_integer_weights_equal_removed_and_repeated_sequences)."
 )
 
