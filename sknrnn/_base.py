@@ -9,6 +9,7 @@ streams predictions in batches.
 import math
 import sys
 from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,14 +17,14 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler, PrintLog
 from skorch.dataset import ValidSplit
 from skorch.history import History
-from skorch.utils import Ansi
+from skorch.utils import Ansi, to_tensor
 
-from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN
+from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN, noise_levels
 from ._validation import check_sequences, check_times, mean_and_scale
 
 # Batches of this many sequences at prediction time: memory stays flat on any n.
@@ -89,6 +90,34 @@ class _EpochLog(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.log_.on_epoch_end(net, **kwargs)
+
+
+class _WeightedLoss:
+    """Mixed into skorch's net classes: a sample-weighted loss.
+
+    skorch hands the criterion only the predictions and the targets, so the
+    weights travel in the input dict (key ``"sample_weight"``, scaled by the
+    estimator to a mean of 1 over the data of the call): ``infer`` keeps them
+    from the module, and ``get_loss`` returns the batch mean of the weighted
+    per-sequence losses (the criterion has ``reduction="none"``),
+    ``mean(w * loss)``. Its expectation over the shuffled minibatches is the
+    weighted mean loss of the data, and a minibatch of low-weight sequences
+    moves the model little (a per-batch ``sum(w * loss) / sum(w)`` would give
+    it full weight).
+    """
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict) and "sample_weight" in x:
+            x = {key: value for key, value in x.items() if key != "sample_weight"}
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        losses = super().get_loss(y_pred, y_true, X=X, training=training)
+        losses = losses.reshape(len(losses), -1).mean(dim=1)  # one loss per sequence
+        if not isinstance(X, dict) or "sample_weight" not in X:
+            return losses.mean()
+        weights = to_tensor(X["sample_weight"], device=self.device).to(losses.dtype)
+        return (weights * losses).mean()
 
 
 def _sub_seed(seed, *stream):
@@ -192,33 +221,32 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "callbacks": [list, None],
     }
 
-    @abstractmethod
     def __init__(
         self,
-        hidden_size,
+        hidden_size=64,
         *,
-        noise_type,
-        noise_level,
-        solver,
-        dt,
-        learn_dt,
-        beta,
-        gamma,
-        linear_weight,
-        max_iter,
-        batch_size,
-        learning_rate_init,
-        lr_schedule,
-        clip_grad_norm,
-        early_stopping,
-        validation_fraction,
-        n_iter_no_change,
-        tol,
-        random_state,
-        verbose,
-        device,
-        warm_start,
-        callbacks,
+        noise_type="mixed",
+        noise_level=0.1,
+        solver="euler",
+        dt="auto",
+        learn_dt=True,
+        beta=0.75,
+        gamma=0.001,
+        linear_weight=1.0,
+        max_iter="auto",
+        batch_size="auto",
+        learning_rate_init=0.003,
+        lr_schedule="cosine",
+        clip_grad_norm=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        verbose=0,
+        device="auto",
+        warm_start=False,
+        callbacks=None,
     ):
         self.hidden_size = hidden_size
         self.noise_type = noise_type
@@ -246,11 +274,12 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     # -- what the subclasses define -----------------------------------------
     @abstractmethod
-    def _prepare_targets(self, y, *, reset, classes=None):
+    def _prepare_targets(self, y, *, reset, classes=None, sample_weight=None):
         """Validate and encode y for training; return ``(targets, n_outputs)``.
 
         ``reset=True`` learns the encoding (classes, target scaling) from y (or
-        from ``classes``); ``reset=False`` applies the one learned before.
+        from ``classes``; the scaling weighted by ``sample_weight``);
+        ``reset=False`` applies the one learned before.
         """
 
     @abstractmethod
@@ -266,9 +295,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _noise_levels(self):
         """``(additive, multiplicative)`` levels from ``noise_type`` and ``noise_level``."""
         level = self.noise_level
-        if self.noise_type == "none":
-            return 0.0, 0.0  # noise_level is ignored, whatever it is (a grid may pair them)
-        if isinstance(level, (tuple, list)):
+        if self.noise_type != "none" and isinstance(level, (tuple, list)):
             if self.noise_type != "mixed":
                 raise ValueError(
                     "noise_level may be an (additive, multiplicative) pair only with "
@@ -280,15 +307,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                     "noise_level for noise_type='mixed' is a float (both levels) or an "
                     f"(additive, multiplicative) pair; got {len(level)} values {level!r}."
                 )
-            add, mult = level
-        else:
-            add = mult = level
-        for value in (add, mult):
-            if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
-                raise ValueError(
-                    f"noise_level must be finite and >= 0; got {level!r}."
-                )
-        return float(add), float(mult)
+        return noise_levels(self.noise_type, level)  # "none": (0, 0), the level ignored
 
     def _build_module(self, n_steps, n_channels, n_outputs, seed, device):
         add, mult = self._noise_levels()
@@ -453,11 +472,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     # -- fit / predict --------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, times=None):
+    def fit(self, X, y, sample_weight=None, times=None):
         """Fit the model to sequences X and targets y.
 
         With ``warm_start=True`` and a fitted model, training goes on from the
-        current weights for ``max_iter`` more epochs.
+        current weights for ``max_iter`` more epochs, with the parameters as
+        they are now (see ``set_params``: those that shape the weights cannot
+        change on a fitted model).
 
         Parameters
         ----------
@@ -465,6 +486,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             Sequences; unequal lengths are NaN-padded at the end.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss (only the ratios
+            between the weights of a call count): training minimizes the
+            weighted mean loss, and the input (and target) standardization
+            uses weighted statistics. None: equal weights.
         times : array-like of shape (n_samples, n_timesteps), default=None
             Observation time of each step (irregular sampling), strictly
             increasing along each sequence, NaN at padded steps. The step that
@@ -479,25 +505,40 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         restart = not (self.warm_start and hasattr(self, "net_"))
-        return self._fit(X, y, epochs=None, reset=restart, times=times)
+        return self._fit(
+            X, y, epochs=None, reset=restart, sample_weight=sample_weight, times=times
+        )
 
-    def _partial_fit(self, X, y, classes=None, times=None):
-        if not hasattr(self, "net_"):
-            self._validate_params()
-            return self._fit(
-                X, y, epochs=1, reset=True, classes=classes, incremental=True, times=times
-            )
-        return self._fit(X, y, epochs=1, reset=False, classes=classes, incremental=True, times=times)
+    def _partial_fit(self, X, y, classes=None, sample_weight=None, times=None):
+        self._validate_params()
+        return self._fit(
+            X, y, epochs=1, reset=not hasattr(self, "net_"), classes=classes,
+            incremental=True, sample_weight=sample_weight, times=times,
+        )
 
-    def _inputs(self, X, times, *, reset):
-        """Validated X (and times) as the dict of arrays that the net's module takes."""
+    def _inputs(self, X, times, *, reset, sample_weight=None):
+        """Validated X (and times) as the dict of arrays that the net's module takes.
+
+        Training (``reset`` or a ``sample_weight``) adds the validated weights
+        (float64, key ``"sample_weight"``); fit's statistics of X are weighted.
+        """
         X, lengths = check_sequences(self, X, reset=reset)
         observed = np.arange(X.shape[1])[None, :] < lengths[:, None]
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         if reset:
             # In float64, before the cast to float32: unit-free (offsets of 1e9 and scales
             # of 1e-13 or 1e18 standardize as well as unit data).
-            self._x_mean, self._x_scale = mean_and_scale(X[observed])
+            step_weights = None if weights is None else np.broadcast_to(
+                weights[:, None], observed.shape
+            )[observed]
+            self._x_mean, self._x_scale = mean_and_scale(X[observed], step_weights)
         inputs = {"x": self._standardize(X, observed), "lengths": lengths}
+        if weights is not None:
+            inputs["sample_weight"] = weights
         fitted_with_times = getattr(self, "time_step_", None) is not None
         if reset:
             self.time_step_ = None
@@ -534,29 +575,44 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             )
         return Z
 
-    def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, times=None):
+    def _sample_weight(self, sample_weight, targets, *, reset, incremental):
+        """The weight of each sequence in the loss; the classifier adds class_weight."""
+        return sample_weight
+
+    def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, sample_weight=None,
+             times=None):
         self._noise_levels()
         self._check_callbacks()
         resolve_device(self.device)
-        Xd = self._inputs(X, times, reset=reset)
+        if not reset:  # before anything changes: refuse what cannot change on a fitted model
+            changed = self._changed_params()
+        Xd = self._inputs(X, times, reset=reset, sample_weight=sample_weight)
         X = Xd["x"]
-        targets, n_outputs = self._prepare_targets(y, reset=reset, classes=classes)
+        weights = Xd.pop("sample_weight", None)
+        targets, n_outputs = self._prepare_targets(
+            y, reset=reset, classes=classes, sample_weight=weights
+        )
         if len(targets) != len(X):
             raise ValueError(
                 f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
             )
+        weights = np.ones(len(X)) if weights is None else weights
+        weights = self._sample_weight(weights, targets, reset=reset, incremental=incremental)
+        Xd["sample_weight"] = (weights / weights.mean()).astype(np.float32)  # only ratios count
+        n_classes = n_outputs if hasattr(self, "classes_") else 0
         if not reset:
+            self._apply_params(changed, targets, n_classes, incremental)
             # Go on from the current weights, in minibatches sized for this call's data,
             # with noise of this call's own stream.
             n_train = len(X)
-            if self.net_.train_split is not None:
+            if not incremental and self.net_.train_split is not None:
                 n_train -= math.ceil(self.validation_fraction * len(X))
             self.net_.batch_size, planned = self._budget(n_train)
             self._seed_noise()
-            self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
+            with self._incremental(incremental):
+                self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
             return self._record_history()
 
-        n_classes = n_outputs if hasattr(self, "classes_") else 0
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._seed = seed
         # partial_fit trains without a validation set (its first call included): the net
@@ -577,9 +633,116 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             module, batch_size, self._schedule_epochs, train_split, n_classes, seed, device
         )
         self.net_.initialize()
+        self._built_params = self._tracked_params()
         self._seed_noise()
-        self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
+        with self._incremental(incremental):
+            self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
         return self._record_history()
+
+    # -- continued training: the parameters as they are now ------------------------
+    # Parameters that shape the weights: they cannot change on a fitted model.
+    _FIXED_PARAMS = ("hidden_size", "dt", "learn_dt")
+    # Parameters of the module's equations, changed in place on the fitted module.
+    _MODULE_PARAMS = ("noise_type", "noise_level", "solver", "beta", "gamma", "linear_weight")
+    # Parameters of the training loop's callbacks, rebuilt when one of them changes.
+    # (max_iter and batch_size need nothing rebuilt: every call plans its own budget.)
+    _CALLBACK_PARAMS = (
+        "lr_schedule", "clip_grad_norm", "early_stopping", "validation_fraction",
+        "n_iter_no_change", "tol", "verbose", "callbacks",
+    )
+
+    def _tracked_params(self):
+        return {
+            key: value for key, value in self.get_params(deep=False).items()
+            if key != "warm_start"
+        }
+
+    def _changed_params(self):
+        """Names of the parameters changed since the net was built; errors for the fixed ones."""
+        built = getattr(self, "_built_params", None)
+        if built is None:  # a model saved before this was recorded: nothing known to differ
+            self._built_params = built = self._tracked_params()
+        now = self._tracked_params()
+        changed = {key for key in now if not _same(now[key], built.get(key))}
+        fixed = sorted(changed.intersection(self._FIXED_PARAMS))
+        if fixed:
+            was = ", ".join(f"{key}={built.get(key)!r}" for key in fixed)
+            raise ValueError(
+                f"{', '.join(fixed)} changed since this {type(self).__name__} was fitted "
+                f"({was} then), but it shapes the fitted weights, so training cannot go on "
+                "from them. Set it back to go on training, or fit anew (warm_start=False; "
+                "partial_fit on a fresh estimator)."
+            )
+        return changed
+
+    def _apply_params(self, changed, targets, n_classes, incremental):
+        """Rebuild the parts of the fitted net whose parameters changed (as skorch does)."""
+        net = self.net_
+        if changed.intersection(self._MODULE_PARAMS):
+            add, mult = self._noise_levels()
+            self._module_kwargs.update(
+                noise_type=self.noise_type, noise_additive=add, noise_multiplicative=mult,
+                solver=self.solver, beta=self.beta, gamma_a=self.gamma, gamma_w=self.gamma,
+                linear_weight=self.linear_weight,
+            )
+            net.module_.configure(**{
+                key: self._module_kwargs[key]
+                for key in ("noise_type", "noise_additive", "noise_multiplicative", "solver",
+                            "beta", "gamma_a", "gamma_w", "linear_weight")
+            })
+        if "learning_rate_init" in changed:
+            net.lr = self.learning_rate_init
+            for group in net.optimizer_.param_groups:  # in place: Adam's moments are kept
+                group["lr"] = group["initial_lr"] = self.learning_rate_init
+        if "random_state" in changed:  # the shuffling and the noise streams
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            self._seed = seed
+            net.iterator_train__generator.manual_seed(seed)
+        if "device" in changed:
+            device = resolve_device(self.device)
+            net.set_params(device=device)
+            net.module_.to(device)
+            net.optimizer_.load_state_dict(net.optimizer_.state_dict())  # moves Adam's state
+        if changed.intersection(self._CALLBACK_PARAMS):
+            net.verbose = int(self.verbose)
+            if not incremental:  # partial_fit holds nothing out (see _incremental)
+                net.train_split = self._train_split(targets, n_classes, self._seed)
+                self._validation = net.train_split is not None
+            net.set_params(
+                callbacks=self._callbacks(self._schedule_epochs, validation=self._validation)
+            )
+            net.initialize_callbacks()
+        self._built_params = self._tracked_params()
+
+    @contextmanager
+    def _incremental(self, incremental):
+        """partial_fit: one epoch at the constant rate learning_rate_init, on all the data.
+
+        As in scikit-learn's MLP, partial_fit neither follows the learning-rate
+        schedule (counted across calls, it would reach rate 0 and climb back)
+        nor holds out data for early stopping.
+        """
+        if not incremental:
+            yield
+            return
+        net = self.net_
+        callbacks, split = net.callbacks_, net.train_split
+        groups = net.optimizer_.param_groups
+        scheduled = [group["lr"] for group in groups]
+        net.callbacks_ = [
+            (name, cb) for name, cb in callbacks if name not in ("lr_scheduler", "early_stopping")
+        ]
+        net.train_split = None
+        for group in groups:
+            # The base rate of a schedule that a later warm-start fit resumes.
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = self.learning_rate_init
+        try:
+            yield
+        finally:  # a later warm-start fit finds the schedule where fit left it
+            net.callbacks_, net.train_split = callbacks, split
+            for group, lr in zip(groups, scheduled):
+                group["lr"] = lr
 
     def _record_history(self):
         self.n_iter_ = len(self.net_.history)
@@ -681,6 +844,16 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
 def _silent(*args, **kwargs):
     pass
+
+
+def _same(a, b):
+    """Whether a parameter kept its value (callbacks and other objects: the same object)."""
+    if a is b:
+        return True
+    try:
+        return bool(type(a) is type(b) and a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _map_leaves(value, kind, convert):

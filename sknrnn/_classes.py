@@ -1,15 +1,18 @@
 """The public estimators: a thin classifier and a thin regressor over BaseNoisyRNN."""
 
+import inspect
+
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
-
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
-from ._base import BaseNoisyRNN
+from ._base import BaseNoisyRNN, _WeightedLoss
 from ._validation import mean_and_scale
 
 _PARAMS_DOC = """
@@ -73,6 +76,7 @@ _PARAMS_DOC = """
 
     lr_schedule : {"cosine", "constant"}, default="cosine"
         Learning-rate schedule over the epochs that the first fit plans.
+        ``partial_fit`` trains at the constant ``learning_rate_init``.
 
     clip_grad_norm : float or None, default=1.0
         Clip the gradient norm to this value at every step; None disables.
@@ -120,7 +124,9 @@ _PARAMS_DOC = """
 
 _ATTRS_DOC = """
     n_features_in_ : int
-        Number of time steps seen in fit.
+        Number of time steps seen in fit (the padded length). At prediction a
+        2D table needs this many columns (they are its features); 3D sequences
+        may have any number of steps.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X was a DataFrame with string column names.
@@ -143,8 +149,48 @@ _ATTRS_DOC = """
 """
 
 
+_FRAGMENTS = {
+    "params": _PARAMS_DOC,
+    "attrs": _ATTRS_DOC,
+    "X_predict": """        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences. 3D sequences may have any number of steps (NaN end
+            padding allowed); a 2D table needs the ``n_features_in_`` columns
+            seen in fit (pass ``X[:, :, np.newaxis]`` for another length).
+""",
+    "X_score": """        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
+            Sequences, of any number of steps when 3D (as in ``predict``).
+""",
+    "times_predict": """        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times, required when the model was fitted with times
+            (see ``fit``).
+""",
+    "weights_times_partial_fit": """        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss (see ``fit``).
+        times : array-like of shape (n_samples, n_timesteps), default=None
+            Observation times (see ``fit``): on every call or on none.
+""",
+}
+
+
 def _doc(text):
-    return text.replace("%(params)s", _PARAMS_DOC).replace("%(attrs)s", _ATTRS_DOC)
+    """``text`` with each ``%(name)s`` replaced by the fragment of that name."""
+    for name, fragment in _FRAGMENTS.items():
+        text = text.replace(f"%({name})s", fragment)
+    return text
+
+
+def _documented(method):
+    """A method whose docstring has its fragments filled in (see ``_doc``)."""
+    method.__doc__ = _doc(method.__doc__)
+    return method
+
+
+class _ClassifierNet(_WeightedLoss, NeuralNetClassifier):
+    """skorch's NeuralNetClassifier with a sample-weighted loss."""
+
+
+class _RegressorNet(_WeightedLoss, NeuralNetRegressor):
+    """skorch's NeuralNetRegressor with a sample-weighted loss."""
 
 
 class _StandardizedMSELoss(torch.nn.MSELoss):
@@ -183,6 +229,15 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     Parameters
     ----------
 %(params)s
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class in the loss, multiplying ``sample_weight`` there
+        (the standardization of X stays weighted by ``sample_weight`` alone):
+        ``{label: weight}`` (classes left out weigh 1), ``"balanced"`` for
+        ``n_samples / (n_classes * np.bincount(y))`` from the y given to
+        ``fit``, or None for equal weights. ``partial_fit`` takes a dict or
+        None (compute balanced weights once with
+        ``sklearn.utils.class_weight.compute_class_weight`` and pass them).
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -207,65 +262,34 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     """
     )
 
-    def __init__(
-        self,
-        hidden_size=64,
-        *,
-        noise_type="mixed",
-        noise_level=0.1,
-        solver="euler",
-        dt="auto",
-        learn_dt=True,
-        beta=0.75,
-        gamma=0.001,
-        linear_weight=1.0,
-        max_iter="auto",
-        batch_size="auto",
-        learning_rate_init=0.003,
-        lr_schedule="cosine",
-        clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        random_state=None,
-        verbose=0,
-        device="auto",
-        warm_start=False,
-        callbacks=None,
-    ):
-        super().__init__(
-            hidden_size,
-            noise_type=noise_type,
-            noise_level=noise_level,
-            solver=solver,
-            dt=dt,
-            learn_dt=learn_dt,
-            beta=beta,
-            gamma=gamma,
-            linear_weight=linear_weight,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            lr_schedule=lr_schedule,
-            clip_grad_norm=clip_grad_norm,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            verbose=verbose,
-            device=device,
-            warm_start=warm_start,
-            callbacks=callbacks,
-        )
+    _parameter_constraints: dict = {
+        **BaseNoisyRNN._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
 
-    def partial_fit(self, X, y, classes=None, times=None):
+    # The parameters of BaseNoisyRNN.__init__ and class_weight. The signature below is
+    # what scikit-learn (get_params, clone) and help() read: the keywords are spelled
+    # out once, in BaseNoisyRNN.
+    def __init__(self, hidden_size=64, *, class_weight=None, **params):
+        super().__init__(hidden_size, **params)
+        self.class_weight = class_weight
+
+    __init__.__signature__ = inspect.signature(BaseNoisyRNN.__init__).replace(
+        parameters=[
+            *inspect.signature(BaseNoisyRNN.__init__).parameters.values(),
+            inspect.Parameter("class_weight", inspect.Parameter.KEYWORD_ONLY, default=None),
+        ]
+    )
+
+    @_documented
+    def partial_fit(self, X, y, classes=None, sample_weight=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
         The first call initializes the model (like ``fit``, without early
-        stopping) and needs every class, in ``y`` or in ``classes``. The
-        learning-rate schedule counts epochs across calls.
+        stopping) and needs every class, in ``y`` or in ``classes``. Every
+        call trains at the constant rate ``learning_rate_init``, whatever
+        ``lr_schedule``, on all of X (no early stopping), as scikit-learn's MLP
+        does, with the parameters as they are now (see ``fit``).
 
         Parameters
         ----------
@@ -273,16 +297,41 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
             All the classes, required on the first call when y lacks some.
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times (see ``fit``): on every call or on none.
-
+%(weights_times_partial_fit)s
         Returns
         -------
         self : object
         """
-        return self._partial_fit(X, y, classes=classes, times=times)
+        return self._partial_fit(
+            X, y, classes=classes, sample_weight=sample_weight, times=times
+        )
 
-    def _prepare_targets(self, y, *, reset, classes=None):
+    def _sample_weight(self, sample_weight, targets, *, reset, incremental):
+        weights = sample_weight
+        if self.class_weight is not None:
+            if incremental and isinstance(self.class_weight, str):
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} is not supported by partial_fit: "
+                    "each call sees only part of the data. Compute the weights once, e.g. "
+                    "compute_class_weight('balanced', classes=classes, y=y) from "
+                    "sklearn.utils.class_weight on a large enough sample of y, and pass them "
+                    "as class_weight={label: weight}."
+                )
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_[targets]
+            )
+            weights = weights * per_class[targets]
+        if reset and not incremental:  # a first partial_fit may see one class (classes=)
+            weighted = np.unique(targets[weights > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "Only one class has a positive weight "
+                    f"({self.classes_[weighted].tolist()}): sample_weight and class_weight "
+                    "must leave at least two classes to learn from."
+                )
+        return weights
+
+    def _prepare_targets(self, y, *, reset, classes=None, sample_weight=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -315,23 +364,21 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
 
     def _net_settings(self, n_classes):
-        return NeuralNetClassifier, dict(
+        return _ClassifierNet, dict(
             criterion=torch.nn.CrossEntropyLoss,
+            criterion__reduction="none",  # per-sequence losses, weighted in get_loss
             classes=list(range(n_classes)),  # y reaches the net as indices into classes_
             predict_nonlinearity="auto",  # softmax: predict_proba gives probabilities
             callbacks__valid_acc=None,  # no extra validation scoring unless asked for
         )
 
+    @_documented
     def predict_proba(self, X, times=None):
         """Class probabilities of the sequences in X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(X_predict)s%(times_predict)s
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
@@ -342,16 +389,13 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
+    @_documented
     def predict(self, X, times=None):
         """Predicted class of each sequence in X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(X_predict)s%(times_predict)s
         Returns
         -------
         y : ndarray of shape (n_samples,)
@@ -359,18 +403,15 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         indices = np.argmax(self._forward(X, times), axis=1)
         return self.classes_[indices]
 
+    @_documented
     def score(self, X, y, sample_weight=None, times=None):
         """Accuracy on (X, y), as ``ClassifierMixin.score``, with optional times.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-        y : array-like of shape (n_samples,)
+%(X_score)s        y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(times_predict)s
         Returns
         -------
         score : float
@@ -413,80 +454,28 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
     """
     )
 
-    def __init__(
-        self,
-        hidden_size=64,
-        *,
-        noise_type="mixed",
-        noise_level=0.1,
-        solver="euler",
-        dt="auto",
-        learn_dt=True,
-        beta=0.75,
-        gamma=0.001,
-        linear_weight=1.0,
-        max_iter="auto",
-        batch_size="auto",
-        learning_rate_init=0.003,
-        lr_schedule="cosine",
-        clip_grad_norm=1.0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        random_state=None,
-        verbose=0,
-        device="auto",
-        warm_start=False,
-        callbacks=None,
-    ):
-        super().__init__(
-            hidden_size,
-            noise_type=noise_type,
-            noise_level=noise_level,
-            solver=solver,
-            dt=dt,
-            learn_dt=learn_dt,
-            beta=beta,
-            gamma=gamma,
-            linear_weight=linear_weight,
-            max_iter=max_iter,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            lr_schedule=lr_schedule,
-            clip_grad_norm=clip_grad_norm,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            random_state=random_state,
-            verbose=verbose,
-            device=device,
-            warm_start=warm_start,
-            callbacks=callbacks,
-        )
-
-    def partial_fit(self, X, y, times=None):
+    @_documented
+    def partial_fit(self, X, y, sample_weight=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
         The first call initializes the model (like ``fit``, without early
-        stopping) and sets the target scaling from its y. The learning-rate
-        schedule counts epochs across calls.
+        stopping) and sets the target scaling from its y. Every call trains at
+        the constant rate ``learning_rate_init``, whatever ``lr_schedule``, on
+        all of X (no early stopping), as scikit-learn's MLP does, with the
+        parameters as they are now (see ``fit``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times (see ``fit``): on every call or on none.
-
+%(weights_times_partial_fit)s
         Returns
         -------
         self : object
         """
-        return self._partial_fit(X, y, times=times)
+        return self._partial_fit(X, y, sample_weight=sample_weight, times=times)
 
-    def _prepare_targets(self, y, *, reset, classes=None):
+    def _prepare_targets(self, y, *, reset, classes=None, sample_weight=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -498,7 +487,7 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         y2 = y.reshape(len(y), -1)
         if reset:
             self._y_ndim = y.ndim
-            self._y_mean, self._y_scale = mean_and_scale(y2)
+            self._y_mean, self._y_scale = mean_and_scale(y2, sample_weight)
         elif y2.shape[1] != len(self._y_mean):
             raise ValueError(
                 f"y has {y2.shape[1]} outputs but the model was fitted with {len(self._y_mean)}."
@@ -509,23 +498,21 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
 
     def _net_settings(self, n_classes):
         mean, scale = self._y_mean, self._y_scale
-        return NeuralNetRegressor, dict(
+        return _RegressorNet, dict(
             criterion=_StandardizedMSELoss,
+            criterion__reduction="none",  # per-sequence losses, weighted in get_loss
             criterion__mean=mean,
             criterion__scale=scale,
             predict_nonlinearity=_Unstandardize(mean, scale),
         )
 
+    @_documented
     def predict(self, X, times=None):
         """Predicted targets of the sequences in X.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(X_predict)s%(times_predict)s
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
@@ -534,18 +521,15 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         y = self._forward(X, times) * self._y_scale + self._y_mean
         return y.ravel() if self._y_ndim == 1 else y
 
+    @_documented
     def score(self, X, y, sample_weight=None, times=None):
         """R^2 on (X, y), as ``RegressorMixin.score``, with optional times.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+%(X_score)s        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
-        times : array-like of shape (n_samples, n_timesteps), default=None
-            Observation times, required when the model was fitted with times
-            (see ``fit``).
-
+%(times_predict)s
         Returns
         -------
         score : float

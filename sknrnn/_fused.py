@@ -109,6 +109,37 @@ def _rows_in_order(perm, *tensors):
     return [None if t is None else t[:, perm] for t in tensors]
 
 
+def has_noise(s1, s2):
+    """Whether the diffusion ``s_1 + s_2 h`` is nonzero: the one test of "is it noisy"."""
+    return s1 != 0.0 or s2 != 0.0
+
+
+def _euler_step(h, t, h_next, Ka, Wt, dt, r=None, d=None, e=None, s2=0.0, fresh=False):
+    """One Euler step of a block of rows, in place: the only place the step is written.
+
+    ``t`` holds ``u_k`` and becomes ``t_k = tanh(h W^T + u_k)``. ``h_next`` becomes the
+    next state: it holds the additive noise ``s_1 E_k`` and the step is added to it, or
+    it is overwritten (``fresh=True``, no additive noise). Without step scales
+    ``Ka = I + (aA)^T diag(dt)`` and the step is ``h Ka + dt t``; with scales ``r``
+    (rows ``(b, 1)``) ``Ka = (aA)^T diag(dt)``, ``d`` is a work buffer and the step is
+    ``h + r (h Ka + dt t)``. ``e`` (``E_k``) adds the multiplicative noise
+    ``s_2 h E_k``.
+    """
+    t.addmm_(h, Wt).tanh_()
+    if r is not None:
+        torch.mm(h, Ka, out=d).addcmul_(t, dt)
+        if fresh:
+            torch.addcmul(h, d, r, out=h_next)
+        else:
+            h_next.addcmul_(d, r).add_(h)
+    elif fresh:
+        torch.mm(h, Ka, out=h_next).addcmul_(t, dt)
+    else:
+        h_next.addmm_(h, Ka).addcmul_(t, dt)
+    if e is not None:
+        h_next.addcmul_(h, e, value=s2)
+
+
 def _standard_normal(n_steps, batch, n, like, stepwise, generator=None):
     """Gaussian draws ``(T, B, N)``; ``stepwise``: the numbers of ``T`` draws of ``(B, N)``.
 
@@ -126,7 +157,7 @@ class _EulerRecursion(torch.autograd.Function):
         batch, n_steps, n = u.shape
         perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
         masked = perm is not None
-        noisy = xi is not None and (s1 != 0.0 or s2 != 0.0)
+        noisy = xi is not None  # euler_final_state passes draws only when there is noise
         scaled = r is not None
         # Ka is I + (aA)^T diag(dt), or (aA)^T diag(dt) (= M) with step scales.
         Kp = _stepping_matrix(K, dt, identity=not scaled)
@@ -161,29 +192,26 @@ class _EulerRecursion(torch.autograd.Function):
         mult = noisy and s2 != 0.0
         Hs, Ts = H.unbind(0), Tb.unbind(0)
         Es = E.unbind(0) if mult else None
-        if scaled:
-            Rs = R.unbind(0)
-            drift = torch.empty(batch, n, dtype=u.dtype, device=u.device)
+        Rs = R.unbind(0) if scaled else None
+        drift = torch.empty(batch, n, dtype=u.dtype, device=u.device) if scaled else None
+        r_k = d = e_k = None
         for k in range(n_steps):
             b = active[k]
             if b == batch:
                 h, t, h_next = Hs[k], Ts[k], Hs[k + 1]
                 if scaled:
                     r_k, d = Rs[k], drift
+                if mult:
+                    e_k = Es[k]
             elif b == 0:
                 break
             else:
                 h, t, h_next = Hs[k][:b], Ts[k][:b], Hs[k + 1][:b]
                 if scaled:
                     r_k, d = Rs[k][:b], drift[:b]
-            t.addmm_(h, Wt).tanh_()
-            if scaled:  # h_{k+1} = h_k + r_k (h_k M + dt t_k) + noise
-                torch.mm(h, Ka, out=d).addcmul_(t, dt)
-                h_next.addcmul_(d, r_k).add_(h)
-            else:
-                h_next.addmm_(h, Ka).addcmul_(t, dt)
-            if mult:
-                h_next.addcmul_(h, Es[k][:b], value=s2)
+                if mult:
+                    e_k = Es[k][:b]
+            _euler_step(h, t, h_next, Ka, Wt, dt, r_k, d, e_k, s2)
         if masked:
             final = H[sorted_lengths.to(u.device), torch.arange(batch, device=u.device)]
             out = torch.empty_like(final)
@@ -306,7 +334,7 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
     """The same recursion without storing anything for a backward pass."""
     batch, n_steps, n = u.shape
     perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
-    noisy = xi is not None and (s1 != 0.0 or s2 != 0.0)
+    noisy = xi is not None  # euler_final_state passes draws only when there is noise
     scaled = r is not None
     Kp = _stepping_matrix(K, dt, identity=not scaled)
     Ka, Wt = Kp[:, :n], Kp[:, n:]
@@ -319,38 +347,31 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
     u_t = u_t.contiguous()
     h = u.new_zeros(batch, n)
     h_next = torch.empty_like(h)
+    drift = torch.empty_like(h) if scaled else None
     if scaled:  # rows of steps past a sequence's end are never read
         R = R.contiguous().unsqueeze(-1)
         if noisy:
             E.mul_(R.sqrt())
-        Rs = R.unbind(0)
+    add = noisy and s1 != 0.0
+    mult = noisy and s2 != 0.0
     final = h.clone() if perm is not None else None
     b_prev = batch
     Us = u_t.unbind(0)
+    r_k = d = e_k = None
     for k in range(n_steps):
         b = active[k]
         if b < b_prev and final is not None:
             final[b:b_prev] = h[b:b_prev]
         if b == 0:
             break
-        if b == batch:
-            hb, t, hn = h, Us[k], h_next
-            if scaled:
-                r_k = Rs[k]
-        else:
-            hb, t, hn = h[:b], Us[k][:b], h_next[:b]
-            if scaled:
-                r_k = Rs[k][:b]
-        t.addmm_(hb, Wt).tanh_()
-        if scaled:  # h_{k+1} = h_k + r_k (h_k M + dt t_k) + noise
-            torch.mm(hb, Ka, out=hn).addcmul_(t, dt).mul_(r_k).add_(hb)
-        else:
-            torch.mm(hb, Ka, out=hn).addcmul_(t, dt)
-        if noisy:
-            if s1 != 0.0:
-                hn.add_(E[k, :b], alpha=s1)
-            if s2 != 0.0:
-                hn.addcmul_(hb, E[k, :b], value=s2)
+        hb, t, hn = (h, Us[k], h_next) if b == batch else (h[:b], Us[k][:b], h_next[:b])
+        if scaled:
+            r_k, d = R[k, :b], drift[:b]
+        if mult:
+            e_k = E[k, :b]
+        if add:
+            torch.mul(E[k, :b], s1, out=hn)
+        _euler_step(hb, t, hn, Ka, Wt, dt, r_k, d, e_k, s2, fresh=not add)
         h, h_next = h_next, h
         b_prev = b
     if final is None:
@@ -400,13 +421,14 @@ def euler_final_state(
             f"step_scale must have the shape (batch, T) = {(batch, n_steps)}, "
             f"got {tuple(step_scale.shape)}."
         )
-    own_xi = (s1 != 0.0 or s2 != 0.0) and xi is None
-    if own_xi:
+    own_xi = False
+    if not has_noise(s1, s2):
+        xi = None  # the recursions below draw on xi exactly when it is given
+    elif xi is None:
         xi = _standard_normal(
             n_steps, batch, n, u, stepwise=step_scale is not None, generator=generator
         )
-    if s1 == 0.0 and s2 == 0.0:
-        xi = None
+        own_xi = True
     if n_steps == 0:
         return u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())
     if torch.is_grad_enabled() and (u.requires_grad or K.requires_grad or dt.requires_grad):

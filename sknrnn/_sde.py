@@ -44,15 +44,58 @@ everywhere is the evenly sampled recursion above.
 """
 
 import math
+from numbers import Real
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._fused import euler_final_state
+from ._fused import euler_final_state, has_noise
 
 NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
 SOLVERS = ("euler", "midpoint")
+
+
+def noise_levels(noise_type, noise_level):
+    """The levels ``(s_1, s_2)`` of the diffusion that ``noise_type`` uses.
+
+    The one place that decides which noise a type has: ``s_1`` (additive) is
+    nonzero only for ``"additive"`` and ``"mixed"``, ``s_2`` (multiplicative)
+    only for ``"multiplicative"`` and ``"mixed"``; ``"none"`` gives ``(0.0, 0.0)``,
+    no noise, whatever the level.
+
+    Parameters
+    ----------
+    noise_type : {"none", "additive", "multiplicative", "mixed"}
+    noise_level : float or (float, float)
+        A level for each term the type has, or an ``(additive,
+        multiplicative)`` pair (for ``"mixed"``; the estimators accept a pair
+        only there).
+
+    Returns
+    -------
+    (s1, s2) : tuple of float
+    """
+    if noise_type not in NOISE_TYPES:
+        raise ValueError(f"noise_type must be one of {NOISE_TYPES}, got {noise_type!r}.")
+    if noise_type == "none":
+        return 0.0, 0.0  # the level is ignored, whatever it is (a grid may pair them)
+    if isinstance(noise_level, (tuple, list)):
+        if len(noise_level) != 2:
+            raise ValueError(
+                "noise_level must be a float or an (additive, multiplicative) pair; got "
+                f"{noise_level!r}."
+            )
+        add, mult = noise_level
+    else:
+        add = mult = noise_level
+    for value in (add, mult):
+        if not isinstance(value, Real) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"noise_level must be finite and >= 0; got {noise_level!r}.")
+    return (
+        float(add) if noise_type in ("additive", "mixed") else 0.0,
+        float(mult) if noise_type in ("multiplicative", "mixed") else 0.0,
+    )
 
 
 def lipschitz_matrix(M, beta, gamma):
@@ -132,21 +175,17 @@ class NoisyRNN(nn.Module):
         fused=True,
     ):
         super().__init__()
-        if noise_type not in NOISE_TYPES:
-            raise ValueError(f"noise_type must be one of {NOISE_TYPES}, got {noise_type!r}.")
-        if solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
         self.hidden_size = hidden_size
-        self.noise_type = noise_type
-        self.noise_additive = float(noise_additive) if noise_type in ("additive", "mixed") else 0.0
-        self.noise_multiplicative = (
-            float(noise_multiplicative) if noise_type in ("multiplicative", "mixed") else 0.0
+        self.configure(
+            noise_type=noise_type,
+            noise_additive=noise_additive,
+            noise_multiplicative=noise_multiplicative,
+            solver=solver,
+            beta=beta,
+            gamma_a=gamma_a,
+            gamma_w=gamma_w,
+            linear_weight=linear_weight,
         )
-        self.solver = solver
-        self.beta = beta
-        self.gamma_a = gamma_a
-        self.gamma_w = gamma_w
-        self.linear_weight = linear_weight
         # The Euler recursion with a hand-written backward (_fused.py); False: the step loop.
         self.fused = fused
 
@@ -189,6 +228,24 @@ class NoisyRNN(nn.Module):
         with torch.no_grad():
             self.raw_dt.fill_(_inverse_softplus(self.dt_init))
 
+    def configure(
+        self, *, noise_type, noise_additive, noise_multiplicative, solver, beta, gamma_a,
+        gamma_w, linear_weight,
+    ):
+        """Set the constants of the equations (no weights): at construction, and when a
+        fitted model goes on training with other settings."""
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+        self.noise_type = noise_type
+        self.noise_additive, self.noise_multiplicative = noise_levels(
+            noise_type, (noise_additive, noise_multiplicative)
+        )
+        self.solver = solver
+        self.beta = beta
+        self.gamma_a = gamma_a
+        self.gamma_w = gamma_w
+        self.linear_weight = linear_weight
+
     # -- the pieces of the SDE -------------------------------------------------
     def hidden_matrices(self):
         """The matrices ``(A, W)`` of the drift."""
@@ -206,12 +263,20 @@ class NoisyRNN(nn.Module):
         A, W = self.hidden_matrices()
         return torch.cat([self.linear_weight * A, W], dim=0).T
 
-    def drift(self, h, u, K=None):
-        """``f(h, x) = a A h + tanh(W h + u)`` where ``u = U x + b`` is precomputed."""
+    def drift(self, h, u, K=None, jacobian=False):
+        """``f(h, x) = a A h + tanh(W h + u)`` where ``u = U x + b`` is precomputed.
+
+        With ``jacobian=True``, ``(f, J_f)``: also its Jacobian in ``h``,
+        ``a A + diag(1 - tanh^2(W h + u)) W``, of shape ``(B, N, N)``.
+        """
         K = self._stacked_weight() if K is None else K
         z = h @ K
         n = self.hidden_size
-        return z[:, :n] + torch.tanh(z[:, n:] + u)
+        t = torch.tanh(z[:, n:] + u)
+        f = z[:, :n] + t
+        if not jacobian:
+            return f
+        return f, K[:, :n].T + (1.0 - t * t).unsqueeze(-1) * K[:, n:].T
 
     def diffusion(self, h):
         """Diagonal of ``sigma(h)``: ``s_1 + s_2 h`` (each term present per noise type)."""
@@ -219,18 +284,39 @@ class NoisyRNN(nn.Module):
 
     @property
     def is_noisy(self):
-        return self.noise_additive > 0 or self.noise_multiplicative > 0
+        return has_noise(self.noise_additive, self.noise_multiplicative)
+
+    def clean_step(self, h, u, dt=None, K=None, jacobian=False):
+        """One deterministic step of the solver (the drift alone), as at prediction time.
+
+        Euler ``h + dt f(h)``, or the midpoint rule ``h + dt f(h + dt/2 f(h))``.
+        ``dt`` is ``(N,)`` or per sample ``(B, N)`` (``step_size()`` when None).
+        With ``jacobian=True``, ``(h_next, J)`` with ``J = d h_next / d h`` of shape
+        ``(B, N, N)``; the diagnostics read the dynamics through this.
+        """
+        K = self._stacked_weight() if K is None else K
+        dt = self.step_size() if dt is None else dt
+        f, jf = self.drift(h, u, K, jacobian=True) if jacobian else (self.drift(h, u, K), None)
+        if self.solver == "midpoint":
+            h_mid = h + 0.5 * dt * f
+            if jacobian:
+                eye = torch.eye(self.hidden_size, dtype=h.dtype, device=h.device)
+                f, jf_mid = self.drift(h_mid, u, K, jacobian=True)
+                jf = jf_mid @ (eye + 0.5 * dt.unsqueeze(-1) * jf)
+            else:
+                f = self.drift(h_mid, u, K)
+        h_next = h + dt * f
+        if not jacobian:
+            return h_next
+        eye = torch.eye(self.hidden_size, dtype=h.dtype, device=h.device)
+        return h_next, eye + dt.unsqueeze(-1) * jf
 
     def sde_step(self, h, u, dt, K=None, xi=None):
         """One integration step from ``h`` given ``u = U x + b``; ``xi`` is the Gaussian draw.
 
         With ``xi=None`` the step is deterministic (the drift alone).
         """
-        K = self._stacked_weight() if K is None else K
-        f = self.drift(h, u, K)
-        if self.solver == "midpoint":
-            f = self.drift(h + 0.5 * dt * f, u, K)
-        h_next = h + dt * f
+        h_next = self.clean_step(h, u, dt, K)
         if xi is not None:
             h_next = h_next + dt.sqrt() * self.diffusion(h) * xi
         return h_next

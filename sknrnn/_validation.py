@@ -9,6 +9,10 @@ Layout of X
   DataFrame works too, its columns being the time steps).
 - 3D ``(n_samples, n_timesteps, n_channels)``: multivariate sequences.
 
+At prediction a 2D table needs the columns seen in fit (they are its
+features, ``n_features_in_``), while 3D sequences may have any number of steps
+(longer or shorter than in fit): the recursion reads any length.
+
 Sequences of different lengths are padded at the end with NaN (see
 :func:`pad_sequences`); the padded steps do not move the hidden state. NaN
 anywhere else is an error: impute it first.
@@ -21,7 +25,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 __all__ = ["pad_sequences"]
 
@@ -89,6 +93,17 @@ def _check_not_ragged(X):
             )
 
 
+def _ndim(X):
+    """Number of dimensions of array-like X (None when it is not array-like)."""
+    ndim = getattr(X, "ndim", None)
+    if isinstance(ndim, int):
+        return ndim
+    try:
+        return np.asarray(X).ndim
+    except (TypeError, ValueError):
+        return None
+
+
 def check_sequences(estimator, X, *, reset):
     """Validate X and return ``(X, lengths)`` ready for the torch module.
 
@@ -96,33 +111,50 @@ def check_sequences(estimator, X, *, reset):
     padding replaced by zeros (the estimator standardizes it in float64 before the
     cast to the module's float32), ``lengths`` as int64 ``(n_samples,)``. With
     ``reset=True`` (fit) the numbers of steps and channels are recorded; with
-    ``reset=False`` (predict) they must match.
+    ``reset=False`` (predict) the channels must match, and so must the columns
+    of a 2D table (they are its features), while 3D sequences may have any
+    number of steps.
     """
     if not reset:
         check_is_fitted(estimator)
     _check_not_ragged(X)
-    try:
-        X = validate_data(
-            estimator,
-            X,
-            reset=reset,
-            dtype=_FLOAT_DTYPES,
-            ensure_all_finite=False,
-            allow_nd=True,
+    if not reset and _ndim(X) == 3:
+        # Sequences (n_samples, n_timesteps, n_channels) of any number of steps: the
+        # recursion reads any length. Only a 2D table must keep the columns seen in fit.
+        X = check_array(
+            X, dtype=_FLOAT_DTYPES, ensure_all_finite=False, allow_nd=True, input_name="X"
         )
-    except ValueError as exc:
-        if str(exc).startswith("X has") and "features" in str(exc):
-            raise ValueError(
-                f"{exc} For sequences the features are the time steps: give X the same number "
-                "of steps as in fit (pad shorter sequences at the end with NaN)."
-            ) from exc
-        raise
+    else:
+        try:
+            X = validate_data(
+                estimator,
+                X,
+                reset=reset,
+                dtype=_FLOAT_DTYPES,
+                ensure_all_finite=False,
+                allow_nd=True,
+            )
+        except ValueError as exc:
+            if str(exc).startswith("X has") and "features" in str(exc):
+                n = estimator.n_features_in_
+                raise ValueError(
+                    f"{exc} A 2D X is a table whose columns are the time steps, so it needs "
+                    f"the {n} columns seen in fit. Sequences of any length are read as 3D "
+                    "(n_samples, n_timesteps, n_channels): pass X[:, :, np.newaxis] for "
+                    "univariate ones, or pad shorter ones to the fitted length with "
+                    f"sknrnn.pad_sequences(sequences, length={n})."
+                ) from exc
+            raise
     if X.ndim == 2:
         X = X[:, :, None]
     elif X.ndim != 3:
         raise ValueError(
             f"X must be 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, n_channels); "
             f"got an array with {X.ndim} dimensions of shape {X.shape}."
+        )
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"X has 0 time steps (shape {X.shape}): every sequence needs at least one step."
         )
     n_channels = X.shape[2]
     if n_channels == 0:
@@ -146,21 +178,30 @@ def check_sequences(estimator, X, *, reset):
     return np.nan_to_num(X.astype(np.float64, copy=False), nan=0.0), lengths
 
 
-def mean_and_scale(values):
+def mean_and_scale(values, weights=None):
     """Per-column ``(mean, scale)`` of a 2D float array, computed in float64.
 
     ``scale`` is the standard deviation, unit-free: a column counts as constant
     when its standard deviation is below ``1e-12`` times its largest magnitude
     (rounding noise at that magnitude, whatever the units), and then gets the
     magnitude of its mean as scale (1 when the mean is 0), so that multiplying
-    the data by any factor leaves the standardized data unchanged.
+    the data by any factor leaves the standardized data unchanged. ``weights``
+    (one per row, non-negative, not all 0) gives weighted statistics; equal
+    weights give exactly the unweighted ones.
     """
     values = np.asarray(values, dtype=np.float64)
+    if weights is not None and np.all(weights == weights[0]):
+        weights = None
     # Statistics of values / magnitude: no overflow or underflow anywhere in float64's range.
     magnitude = np.abs(values).max(axis=0) if len(values) else np.zeros(values.shape[1:])
     unit = np.where(magnitude > 0, magnitude, 1.0)
-    mean = (values / unit).mean(axis=0) * unit
-    scale = (values / unit).std(axis=0) * unit
+    if weights is None:
+        mean = (values / unit).mean(axis=0) * unit
+        scale = (values / unit).std(axis=0) * unit
+    else:
+        unit_mean = np.average(values / unit, axis=0, weights=weights)
+        variance = np.average((values / unit - unit_mean) ** 2, axis=0, weights=weights)
+        mean, scale = unit_mean * unit, np.sqrt(variance) * unit
     constant = ~(scale > 1e-12 * magnitude)
     scale[constant] = np.where(mean[constant] != 0, np.abs(mean[constant]), 1.0)
     return mean, scale

@@ -34,6 +34,8 @@ multiplicative noise above all, favours contractive dynamics: more negative
 exponents and margins than the same model trained without noise.
 """
 
+import copy
+
 import numpy as np
 import torch
 from numbers import Integral
@@ -171,35 +173,20 @@ def stability_margin(estimator):
     return _report(estimator, "stability_margin").margin
 
 
-def _step_jacobian(aA, W, h, u):
-    """``(f(h), J)``: the drift at ``h`` and its Jacobian ``(B, N, N)``."""
-    z = h @ W.T + u
-    t = torch.tanh(z)
-    f = h @ aA.T + t
-    jf = aA.unsqueeze(0) + (1.0 - t * t).unsqueeze(-1) * W.unsqueeze(0)
-    return f, jf
+def _lyapunov_batch(module, u, lengths):
+    """Finite-time Lyapunov exponents of one batch; ``u`` is ``(B, T, N)`` in the module's dtype.
 
-
-def _lyapunov_batch(aA, W, dt, u, lengths, solver):
-    """Finite-time Lyapunov exponents of one batch; ``u`` is ``(B, T, N)`` float64."""
+    The steps and their Jacobians are the module's own (``NoisyRNN.clean_step``).
+    """
     batch, n_steps, n = u.shape
-    eye = torch.eye(n, dtype=u.dtype)
+    with torch.no_grad():
+        K, dt = module._stacked_weight(), module.step_size()
     h = u.new_zeros(batch, n)
     # P holds J_k ... J_0 divided by exp(log_scale): renormalized every step.
-    P = eye.expand(batch, n, n).clone()
+    P = torch.eye(n, dtype=u.dtype).expand(batch, n, n).clone()
     log_scale = u.new_zeros(batch)
-    dt_col = dt.view(1, n, 1)
     for k in range(n_steps):
-        uk = u[:, k]
-        f, jf = _step_jacobian(aA, W, h, uk)
-        if solver == "midpoint":
-            h_mid = h + 0.5 * dt * f
-            j_mid = eye + 0.5 * dt_col * jf
-            f, jf_mid = _step_jacobian(aA, W, h_mid, uk)
-            J = eye + dt_col * (jf_mid @ j_mid)
-        else:
-            J = eye + dt_col * jf
-        h_next = h + dt * f
+        h_next, J = module.clean_step(h, u[:, k], dt, K, jacobian=True)
         P_next = J @ P
         norm = torch.linalg.matrix_norm(P_next).clamp_min(torch.finfo(u.dtype).tiny)
         P_next = P_next / norm.view(batch, 1, 1)
@@ -282,13 +269,14 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
     inputs = est._inputs(X, None, reset=False)
     X32, lengths = inputs["x"], inputs["lengths"]
     module = est.module_
-    aA, W, dt = _matrices(module)
     device = module_device(module)
+    # A float64 copy on the CPU: products of many step Jacobians need the precision.
+    module64 = copy.deepcopy(module).to("cpu", torch.float64)
     out = []
     with torch.no_grad():
         for start in range(0, len(X32), batch_size):
             x = torch.as_tensor(X32[start : start + batch_size], device=device)
             u = module.encode(x).to("cpu", torch.float64)
             lens = torch.as_tensor(lengths[start : start + batch_size])
-            out.append(_lyapunov_batch(aA, W, dt, u, lens, module.solver).numpy())
+            out.append(_lyapunov_batch(module64, u, lens).numpy())
     return np.concatenate(out)

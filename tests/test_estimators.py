@@ -126,9 +126,9 @@ def test_bad_X_raises_clear_error(fitted, X, message):
         clf.predict(X)
 
 
-def test_step_and_channel_count_must_match_fit(fitted):
+def test_table_columns_and_channel_count_must_match_fit(fitted):
     clf, X, _ = fitted
-    with pytest.raises(ValueError, match="same number of steps"):
+    with pytest.raises(ValueError, match="columns seen in fit"):
         clf.predict(X[:, :5])
     with pytest.raises(ValueError, match="channels"):
         clf.predict(np.repeat(X[:, :, None], 2, axis=2))

@@ -24,8 +24,94 @@ def test_partial_fit_streams_epochs_and_learns():
         clf.partial_fit(X, y)
     assert clf.n_iter_ == 15
     assert clf.score(X, y) > 0.8
-    lrs = clf.net_.history[:, "event_lr"]
-    assert lrs[-1] < lrs[0]  # the cosine schedule counts epochs across calls
+
+
+class _RecordLR(Callback):
+    """The learning rate each epoch trains at."""
+
+    def initialize(self):
+        self.lrs = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.lrs.append(net.optimizer_.param_groups[0]["lr"])
+
+
+@pytest.mark.parametrize("fit_first", [False, True])
+def test_partial_fit_trains_at_a_constant_rate_never_zero(fit_first):
+    """With max_iter=5 the cosine schedule counted across calls reached rate 0 at call 5."""
+    X, y = _data()
+    record = _RecordLR()
+    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 5, "callbacks": [record]})
+    if fit_first:  # partial_fit after a scheduled fit also trains at learning_rate_init
+        clf.fit(X, y)
+        record.lrs.clear()
+    losses = []
+    for _ in range(8):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+        losses.append(clf.loss_curve_[-1])
+    assert record.lrs == [clf.learning_rate_init] * 8
+    # Training moves the weights on every call (at rate 0 it would not).
+    before = {k: v.clone() for k, v in clf.module_.state_dict().items()}
+    clf.partial_fit(X, y)
+    assert any(not (clf.module_.state_dict()[k] == v).all() for k, v in before.items())
+    if not fit_first:
+        assert losses[-1] < losses[0]
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.module_.state_dict().items()}
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_continued_training_honours_changed_parameters(how):
+    """set_params before a warm-start fit or a partial_fit was silently ignored."""
+    X, y = _data()
+
+    def go_on(model):
+        return model.fit(X, y) if how == "warm_start" else model.partial_fit(X, y)
+
+    def fitted():
+        params = {**FAST, "max_iter": 2, "warm_start": True, "lr_schedule": "constant"}
+        return NoisyRNNClassifier(**params).fit(X, y)
+
+    same, changed = fitted(), fitted()
+    go_on(same)
+    go_on(changed.set_params(learning_rate_init=0.05, noise_level=0.5))
+    assert changed.net_.optimizer_.param_groups[0]["lr"] == 0.05
+    assert changed.module_.noise_additive == 0.5
+    assert not np.array_equal(changed.predict_proba(X), same.predict_proba(X))
+    # The same change, made before the first fit, gives the model that warm start gives.
+    module_kwargs = NoisyRNNClassifier(**{**FAST, "max_iter": 2, "noise_level": 0.5})
+    module_kwargs = module_kwargs.fit(X, y)._module_kwargs
+    assert changed._module_kwargs == module_kwargs
+    # A noise_type change reaches the module, and a saved model keeps it.
+    go_on(changed.set_params(noise_type="none"))
+    assert changed.module_.noise_additive == changed.module_.noise_multiplicative == 0.0
+    import pickle
+
+    assert pickle.loads(pickle.dumps(changed)).module_.noise_type == "none"
+    # Training-loop settings: the batch size and the callbacks are rebuilt.
+    go_on(changed.set_params(batch_size=7, clip_grad_norm=None))
+    assert changed.net_.batch_size == 7
+    assert "clipping" not in dict(changed.net_.callbacks_)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(how):
+    X, y = _data()
+    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 2, "warm_start": True}).fit(X, y)
+    before = _weights(clf)
+    clf.set_params(hidden_size=32)
+    with pytest.raises(ValueError, match=r"hidden_size changed .*hidden_size=16.*fit anew"):
+        clf.fit(X, y) if how == "warm_start" else clf.partial_fit(X, y)
+    assert all((clf.module_.state_dict()[k] == v).all() for k, v in before.items())
+    assert clf.n_iter_ == 2
+    clf.set_params(hidden_size=16)  # set back: training goes on
+    clf.fit(X, y) if how == "warm_start" else clf.partial_fit(X, y)
+    # warm_start=False fits anew with the new size.
+    clf.set_params(hidden_size=32, warm_start=False).fit(X, y)
+    assert clf.module_.hidden_size == 32
 
 
 def test_partial_fit_needs_every_class_up_front():
@@ -123,3 +209,17 @@ def test_loading_draws_nothing_from_torchs_generator():
     before = torch.get_rng_state()
     pickle.loads(blob)
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_partial_fit_neither_early_stops_nor_holds_data_out():
+    """As sklearn's MLP: early_stopping is for fit (a fresh partial_fit raised a KeyError)."""
+    X, y = _data()
+    fresh = NoisyRNNClassifier(**FAST, early_stopping=True).partial_fit(X, y)
+    fitted = NoisyRNNClassifier(**{**FAST, "max_iter": 3, "early_stopping": True}).fit(X, y)
+    assert "valid_loss" in fitted.net_.history[-1]
+    fitted.partial_fit(X, y)
+    for clf in (fresh, fitted):
+        assert "valid_loss" not in clf.net_.history[-1]
+        assert sum(clf.net_.history[-1, "batches", :, "train_batch_size"]) == len(X)
+    fitted.set_params(warm_start=True).fit(X, y)  # fit still validates
+    assert "valid_loss" in fitted.net_.history[-1]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from sknrnn._sde import NoisyRNN, lipschitz_matrix
+from sknrnn._fused import has_noise
+from sknrnn._sde import NoisyRNN, lipschitz_matrix, noise_levels
 
 
 def _module(noise_type="none", solver="euler", add=0.0, mult=0.0, seed=0, **kw):
@@ -196,3 +197,41 @@ def test_unknown_options_raise():
         NoisyRNN(1, 2, 1, noise_type="brownian")
     with pytest.raises(ValueError, match="solver"):
         NoisyRNN(1, 2, 1, solver="rk4")
+
+
+@pytest.mark.parametrize(
+    "noise_type, level, expected",
+    [
+        ("none", 0.3, (0.0, 0.0)),
+        ("none", (-1.0, 2.0, 3.0), (0.0, 0.0)),  # ignored
+        ("additive", 0.3, (0.3, 0.0)),
+        ("multiplicative", 0.3, (0.0, 0.3)),
+        ("mixed", 0.3, (0.3, 0.3)),
+        ("mixed", (0.1, 0.2), (0.1, 0.2)),
+        ("additive", (0.1, 0.2), (0.1, 0.0)),  # the module's (s1, s2): the type decides
+    ],
+)
+def test_noise_levels_are_decided_in_one_place(noise_type, level, expected):
+    assert noise_levels(noise_type, level) == expected
+    m = NoisyRNN(2, 4, 1, noise_type=noise_type, noise_additive=0.3, noise_multiplicative=0.3)
+    assert (m.noise_additive, m.noise_multiplicative) == noise_levels(noise_type, 0.3)
+    assert m.is_noisy == (noise_type != "none") == has_noise(*noise_levels(noise_type, 0.3))
+    if noise_type != "none":
+        with pytest.raises(ValueError, match="finite and >= 0"):
+            noise_levels(noise_type, -1.0)
+
+
+@pytest.mark.parametrize("solver", ["euler", "midpoint"])
+def test_clean_step_jacobian_matches_autograd(solver):
+    """The step and Jacobian that the diagnostics read are the module's own."""
+    torch.manual_seed(0)
+    m = NoisyRNN(3, 5, 2, solver=solver, init_std=0.5).double()
+    h = torch.randn(4, 5, dtype=torch.float64)
+    u = torch.randn(4, 5, dtype=torch.float64)
+    h_next, J = m.clean_step(h, u, jacobian=True)
+    torch.testing.assert_close(h_next, m.sde_step(h, u, m.step_size()))  # same step, no noise
+    for b in range(4):
+        expected = torch.autograd.functional.jacobian(
+            lambda x: m.clean_step(x[None], u[b : b + 1])[0], h[b]
+        )
+        torch.testing.assert_close(J[b], expected)

@@ -18,11 +18,20 @@ SUBSET = (
     "relative, just above the check's rtol=1e-7."
 )
 
+WEIGHTS = (
+    "training injects noise drawn per sequence, so a sequence repeated k times draws k "
+    "noise paths where one of weight k draws one (and, over several minibatches, repeated "
+    "data shuffle differently): the two fits agree in expectation, not to rtol=1e-7. "
+    "Without noise and in one minibatch they agree to float32 round-off "
+    "(tests/test_weights.py::test_integer_weights_equal_removed_and_repeated_sequences)."
+)
+
 
 def _expected_failed_checks(estimator):
+    failures = {"check_sample_weight_equivalence_on_dense_data": WEIGHTS}
     if isinstance(estimator, NoisyRNNRegressor):
-        return {"check_methods_subset_invariance": SUBSET}
-    return {}
+        failures["check_methods_subset_invariance"] = SUBSET
+    return failures
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)

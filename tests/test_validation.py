@@ -80,7 +80,7 @@ def test_bad_input_to_fit(name, params, X, y, error, match):
 
 
 PREDICT_CASES = [
-    ("fewer steps", X_OK[:, :4], "same number of steps"),
+    ("2D table, fewer columns", X_OK[:, :4], "columns seen in fit"),
     ("more channels", X_OK[:, :, None].repeat(3, 2), "channels"),
     ("nan inside", _with(X_OK, ((1, 1), np.nan)), "NaN inside"),
     ("inf", _with(X_OK, ((1, 1), np.inf)), "infinity"),
