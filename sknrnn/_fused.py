@@ -303,13 +303,16 @@ class _EulerRecursion(torch.autograd.Function):
             if need_K or need_dt:
                 grad_Ka.addmm_(Hc.reshape(-1, n).T, Gr.reshape(-1, n))
             if need_dt:
-                grad_dt += torch.einsum("tbn,tbn->n", Gr, Tc)
-                if ctx.noisy:
-                    Ec = E[k0:k1]
-                    if s1 != 0.0:
-                        noise_dt.add_(torch.einsum("tbn,tbn->n", Gc, Ec), alpha=s1)
+                # Sums over (time, batch) as products and column sums: einsum would
+                # permute into batched dot products, several times slower at this size.
+                grad_dt += torch.mul(Gr, Tc).sum((0, 1))
+                if ctx.noisy:  # sum g_{k+1} * (s_1 + s_2 h_k) * E_k
+                    GE = torch.mul(Gc, E[k0:k1])
                     if s2 != 0.0:
-                        noise_dt.add_(torch.einsum("tbn,tbn->n", Gc * Hc, Ec), alpha=s2)
+                        GE.mul_(torch.mul(Hc, s2).add_(s1))
+                    elif s1 != 1.0:
+                        GE.mul_(s1)
+                    noise_dt += GE.sum((0, 1))
             del G, D
 
         grad_u = grad_K = None
