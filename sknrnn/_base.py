@@ -337,9 +337,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         module.reset_parameters(torch.Generator().manual_seed(_sub_seed(seed, _INIT)))
         return module
 
-    def _budget(self, n_samples):
-        """``(batch_size, epochs)`` of a call that trains on ``n_samples`` sequences
-        (those left for training once a validation set is held out).
+    def _budget(self, n_samples, *, validation):
+        """``(batch_size, epochs)`` of a call given ``n_samples`` sequences, of which
+        ``validation_fraction`` is held out when ``validation`` is True.
 
         Both are functions of the data of each call (``fit``, a warm-start ``fit``,
         ``partial_fit``), never of an earlier call: ``batch_size="auto"`` takes
@@ -347,6 +347,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         epochs as give about 2000 optimizer steps, between 10 and 1000 epochs, so
         that a small set trains to convergence and a large one stops early.
         """
+        if validation:
+            n_samples -= math.ceil(self.validation_fraction * n_samples)
         if self.batch_size == "auto":
             divisor, smallest, largest = _AUTO_BATCH
             batch_size = max(smallest, min(largest, n_samples // divisor))
@@ -604,10 +606,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             self._apply_params(changed, targets, n_classes, incremental)
             # Go on from the current weights, in minibatches sized for this call's data,
             # with noise of this call's own stream.
-            n_train = len(X)
-            if not incremental and self.net_.train_split is not None:
-                n_train -= math.ceil(self.validation_fraction * len(X))
-            self.net_.batch_size, planned = self._budget(n_train)
+            validation = not incremental and self.net_.train_split is not None
+            self.net_.batch_size, planned = self._budget(len(X), validation=validation)
             self._seed_noise()
             with self._incremental(incremental):
                 self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
@@ -619,10 +619,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # keeps what it was built with, and a saved model is rebuilt with the same.
         train_split = None if incremental else self._train_split(targets, n_classes, seed)
         self._validation = train_split is not None
-        n_train = len(X)
-        if train_split is not None:
-            n_train -= math.ceil(self.validation_fraction * len(X))
-        batch_size, planned = self._budget(n_train)
+        batch_size, planned = self._budget(len(X), validation=train_split is not None)
         # The cosine schedule spans the epochs planned by the first fit (kept on save).
         self._schedule_epochs = planned if epochs is None else max(planned, epochs)
 
