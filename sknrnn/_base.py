@@ -348,7 +348,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         that a small set trains to convergence and a large one stops early.
         """
         if validation:
-            n_samples -= math.ceil(self.validation_fraction * n_samples)
+            n_samples -= self._n_held_out(n_samples)
         if self.batch_size == "auto":
             divisor, smallest, largest = _AUTO_BATCH
             batch_size = max(smallest, min(largest, n_samples // divisor))
@@ -443,7 +443,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         if not self.early_stopping:
             return None
         n_samples = len(targets)
-        n_valid = math.ceil(self.validation_fraction * n_samples)
+        n_valid = self._n_held_out(n_samples)
         needed = max(n_classes, 1)
         what = f" with all {n_classes} classes" if n_classes else ""
         if n_valid < needed:
@@ -468,6 +468,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                     "of these classes, or early_stopping=False."
                 )
         return self._valid_split(n_classes, seed)
+
+    def _n_held_out(self, n_samples):
+        """Sequences that the validation split holds out of ``n_samples`` (as ValidSplit)."""
+        return math.ceil(self.validation_fraction * n_samples)
 
     def _valid_split(self, n_classes, seed):
         return ValidSplit(self.validation_fraction, stratified=n_classes > 0, random_state=seed)
@@ -585,7 +589,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
              times=None):
         self._noise_levels()
         self._check_callbacks()
-        resolve_device(self.device)
+        device = resolve_device(self.device)  # checked before anything changes
         if not reset:  # before anything changes: refuse what cannot change on a fitted model
             changed = self._changed_params()
         Xd = self._inputs(X, times, reset=reset, sample_weight=sample_weight)
@@ -623,7 +627,6 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # The cosine schedule spans the epochs planned by the first fit (kept on save).
         self._schedule_epochs = planned if epochs is None else max(planned, epochs)
 
-        device = resolve_device(self.device)
         module = self._build_module(X.shape[1], X.shape[2], n_outputs, seed, device)
         self.n_iter_ = 0
         self.net_ = self._make_net(

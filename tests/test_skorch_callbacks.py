@@ -1,6 +1,5 @@
 """skorch callbacks see what a user expects: probabilities and y in its own units."""
 
-import numpy as np
 import pytest
 from sklearn.metrics import log_loss, mean_squared_error
 from skorch.callbacks import EpochScoring
