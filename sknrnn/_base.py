@@ -817,6 +817,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 if getattr(self, "_validation", self.early_stopping)  # (older saves: fit's)
                 else None
             )
+            if not hasattr(self, "_schedule_epochs"):  # saved by 0.1: max_iter was the span
+                self._schedule_epochs = self.max_iter
             # The batch size is set anew by every training call from its own data.
             self.net_ = self._make_net(
                 module.to(device), 1, self._schedule_epochs, train_split, n_classes, self._seed,

@@ -97,3 +97,17 @@ def test_bad_budget_values_are_rejected(name, value):
     X, y = _data(20)
     with pytest.raises(ValueError, match=name):
         NoisyRNNClassifier(**{name: value}).fit(X, y)
+
+
+def test_a_model_saved_before_the_budget_loads_and_trains_on():
+    """A 0.1 save has no planned schedule: the cosine spans max_iter, as it did then."""
+    X, y = _data(40)
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=3, random_state=0).fit(X, y)
+    state = clf.__getstate__()
+    del state["_schedule_epochs"]
+    old = NoisyRNNClassifier.__new__(NoisyRNNClassifier)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.predict_proba(X), clf.predict_proba(X))
+    assert dict(old.net_.callbacks_)["lr_scheduler"].T_max == 3
+    old.partial_fit(X, y)
+    assert old.n_iter_ == 4
