@@ -266,7 +266,7 @@ def main():
     fit_shape = (512 if args.quick else 1024, 150, 128)
     fit = fit_epoch(fit_shape, args.device, max(1, repeats // 2))
     print(f"\nOne epoch, {fit_shape[0]} sequences of length {fit_shape[1]}, N={fit_shape[2]}, "
-          "batch 64 (NoisyRNNClassifier defaults: additive noise):")
+          "batch 64 (NoisyRNNClassifier defaults otherwise: mixed noise 0.1):")
     print("| loop | seconds | / torch loop |\n| --- | --- | --- |")
     for k, v in fit.items():
         print(f"| {k} | {v:.2f} | {v / fit['nn.RNN, torch loop']:.2f} |")
