@@ -243,23 +243,31 @@ class _EulerRecursion(torch.autograd.Function):
         if masked:
             perm_dev = perm.to(dev)
             go = go[perm_dev]
-        # P[:, k] = dL/du_k, in the layout of u (B, T, N) so that it is the gradient as is.
-        P = (torch.zeros if masked else torch.empty)(batch, n_steps, n, dtype=dtype, device=dev)
-        Ps = P.unbind(1)
+        # P[k] = dL/du_k, time-major like Tb (B rows of one step are contiguous).
+        P = (torch.zeros if masked else torch.empty)(n_steps, batch, n, dtype=dtype, device=dev)
+        Ps = P.unbind(0)
         grad_Ka = torch.zeros(n, n, dtype=dtype, device=dev)
+        grad_W = torch.zeros(n, n, dtype=dtype, device=dev)
         grad_dt = torch.zeros(n, dtype=dtype, device=dev)
         noise_dt = torch.zeros(n, dtype=dtype, device=dev) if ctx.noisy else None
-        carry = torch.zeros(batch, n, dtype=dtype, device=dev)  # dL/dh at the chunk's end
         # The time axis goes backwards in chunks: G (dL/dh) and D = dt (1 - t^2) live only
-        # per chunk, and the parameter gradients are accumulated per chunk.
+        # per chunk (one buffer G_all, reused), and the parameter gradients are accumulated
+        # per chunk. G[j] = dL/dh_{k0 + j}, j = 0 .. k1 - k0; G[-1] comes from the chunk
+        # above (its G[0]), zero at the top.
+        G_all = torch.empty(min(_CHUNK, n_steps) + 1, batch, n, dtype=dtype, device=dev)
+        carry = None
         if scaled:  # RG[j] = r_k g_{k+1}, per chunk (zero on rows that have ended)
             RG_all = torch.empty(min(_CHUNK, n_steps), batch, n, dtype=dtype, device=dev)
         b_next = 0
         for k1 in range(n_steps, 0, -_CHUNK):
             k0 = max(0, k1 - _CHUNK)
-            # G[j] = dL/dh_{k0 + j}, j = 0 .. k1 - k0 (the last one comes from the next chunk).
-            G = torch.zeros(k1 - k0 + 1, batch, n, dtype=dtype, device=dev)
-            G[-1] = carry
+            G = G_all[: k1 - k0 + 1]
+            if carry is None:
+                G[-1].zero_()
+            else:
+                G[-1].copy_(carry)
+            if masked:  # rows that have ended keep a zero gradient
+                G[:-1].zero_()
             Tc = Tb[k0:k1]
             D = torch.mul(Tc, Tc).mul_(-dt).add_(dt)
             if scaled:  # D = r dt (1 - t^2)
@@ -297,11 +305,13 @@ class _EulerRecursion(torch.autograd.Function):
                     if mult:
                         g_prev.addcmul_(g, E[k, :b], value=s2)
                 b_next = b
-            carry = G[0]
-            Gc, Hc = G[1:], H[k0:k1]
+            carry = G[0]  # read (copied) before the next chunk writes into G_all
+            Gc, Hc = G[1:], H[k0:k1].reshape(-1, n)
             Gr = RG if scaled else Gc  # the gradient reaching the drift: r_k g_{k+1}
             if need_K or need_dt:
-                grad_Ka.addmm_(Hc.reshape(-1, n).T, Gr.reshape(-1, n))
+                grad_Ka.addmm_(Hc.T, Gr.reshape(-1, n))
+            if need_K:
+                grad_W.addmm_(Hc.T, P[k0:k1].reshape(-1, n))
             if need_dt:
                 # Sums over (time, batch) as products and column sums: einsum would
                 # permute into batched dot products, several times slower at this size.
@@ -309,15 +319,14 @@ class _EulerRecursion(torch.autograd.Function):
                 if ctx.noisy:  # sum g_{k+1} * (s_1 + s_2 h_k) * E_k
                     GE = torch.mul(Gc, E[k0:k1])
                     if s2 != 0.0:
-                        GE.mul_(torch.mul(Hc, s2).add_(s1))
+                        GE.mul_(torch.mul(H[k0:k1], s2).add_(s1))
                     elif s1 != 1.0:
                         GE.mul_(s1)
                     noise_dt += GE.sum((0, 1))
-            del G, D
+            del D
 
         grad_u = grad_K = None
         if need_K:
-            grad_W = torch.einsum("tbi,btj->ij", H[:n_steps], P)
             grad_K = torch.cat([grad_Ka * dt, grad_W], dim=1)
         if need_dt:
             grad_dt += (grad_Ka * K[:, :n]).sum(0)
@@ -325,11 +334,12 @@ class _EulerRecursion(torch.autograd.Function):
                 grad_dt += noise_dt / (2 * dt)
         else:
             grad_dt = None
-        if need_u:
-            grad_u = P
+        if need_u:  # (B, T, N), a view of the time-major P (the strides of u from encode)
             if masked:
-                grad_u = torch.empty_like(P)
-                grad_u[perm_dev] = P
+                unsorted = torch.empty_like(P)
+                unsorted[:, perm_dev] = P
+                P = unsorted
+            grad_u = P.transpose(0, 1)
         return grad_u, grad_K, grad_dt, None, None, None, None, None, None
 
 

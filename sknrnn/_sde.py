@@ -323,8 +323,13 @@ class NoisyRNN(nn.Module):
 
     # -- the whole sequence ----------------------------------------------------
     def encode(self, x):
-        """Apply the encoder to the (standardized) input: ``(B, T, C) -> (B, T, N)``."""
-        return self.encoder(x)
+        """Apply the encoder to the (standardized) input: ``(B, T, C) -> (B, T, N)``.
+
+        The result is stored time-major (a ``(B, T, N)`` view of a ``(T, B, N)``
+        tensor), so that the recursion reads the ``B`` rows of each step contiguously
+        and its gradient comes back in the same layout, without a transposing copy.
+        """
+        return self.encoder(x.transpose(0, 1)).transpose(0, 1)
 
     def final_state(self, x, lengths=None, step_scale=None, noise=None):
         """Integrate the SDE over the sequences and return the last valid state ``(B, N)``."""
