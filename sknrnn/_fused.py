@@ -64,11 +64,9 @@ Without ``step_scale`` the recursion is the one with ``K'`` (no per-row scaling)
 Rows are permuted with the batch, like ``u``; the scale of steps past a
 sequence's end is never read.
 
-Noise: ``xi`` has the shape ``(T, B, N)`` and defaults to one
-``torch.randn`` call; on the CPU this is the same stream as ``T`` draws of
-``(B, N)`` (the reference loop) whenever ``B * N`` is a multiple of 16. With
-``step_scale`` the draws are always those of the reference loop (``T`` draws of
-``(B, N)``, in one call when that gives the same numbers).
+Noise: ``xi`` has the shape ``(T, B, N)``; when it is not given it comes from
+``standard_normal``, which the reference loop of ``NoisyRNN`` uses too, so that
+both paths see the same noise under one generator state.
 """
 
 import torch
@@ -140,15 +138,16 @@ def _euler_step(h, t, h_next, Ka, Wt, dt, r=None, d=None, e=None, s2=0.0, fresh=
         h_next.addcmul_(h, e, value=s2)
 
 
-def _standard_normal(n_steps, batch, n, like, stepwise, generator=None):
-    """Gaussian draws ``(T, B, N)``; ``stepwise``: the numbers of ``T`` draws of ``(B, N)``.
+def standard_normal(n_steps, batch, n, like, generator=None):
+    """The Gaussian draws ``xi`` of a sequence batch, ``(T, B, N)``: the one place they are made.
 
-    Drawn from ``generator`` (on the device of ``like``), torch's global one when None.
+    One ``torch.randn`` call from ``generator`` (torch's global one when None), in the
+    dtype and on the device of ``like``. The reference loop of ``NoisyRNN`` draws here
+    too, so that both paths see the same noise under one generator state.
     """
-    kw = dict(dtype=like.dtype, device=like.device, generator=generator)
-    if stepwise and (like.device.type != "cpu" or (batch * n) % 16):
-        return torch.stack([torch.randn(batch, n, **kw) for _ in range(n_steps)])
-    return torch.randn(n_steps, batch, n, **kw)
+    return torch.randn(
+        n_steps, batch, n, dtype=like.dtype, device=like.device, generator=generator
+    )
 
 
 class _EulerRecursion(torch.autograd.Function):
@@ -256,6 +255,7 @@ class _EulerRecursion(torch.autograd.Function):
         # above (its G[0]), zero at the top.
         G_all = torch.empty(min(_CHUNK, n_steps) + 1, batch, n, dtype=dtype, device=dev)
         carry = None
+        Es = E.unbind(0) if mult else None
         if scaled:  # RG[j] = r_k g_{k+1}, per chunk (zero on rows that have ended)
             RG_all = torch.empty(min(_CHUNK, n_steps), batch, n, dtype=dtype, device=dev)
         b_next = 0
@@ -287,23 +287,27 @@ class _EulerRecursion(torch.autograd.Function):
                     g, d, p_out, g_prev = Gs[j + 1], Ds[j], Ps[k], Gs[j]
                     if scaled:
                         r_k, rg_out = Rs[j], RGs[j]
+                    if mult:
+                        e_k = Es[k]
                 elif b == 0:
                     continue
                 else:
                     g, d, p_out, g_prev = Gs[j + 1][:b], Ds[j][:b], Ps[k][:b], Gs[j][:b]
                     if scaled:
                         r_k, rg_out = Rs[j][:b], RGs[j][:b]
+                    if mult:
+                        e_k = Es[k][:b]
                 p = torch.mul(g, d, out=p_out)
                 if scaled:
                     rg = torch.mul(g, r_k, out=rg_out)
                     if k > 0:  # g_k = g_{k+1} + (r_k g_{k+1}) M^T + p_k W
                         torch.addmm(g, rg, KaT, out=g_prev).addmm_(p, W)
                         if mult:
-                            g_prev.addcmul_(g, E[k, :b], value=s2)
+                            g_prev.addcmul_(g, e_k, value=s2)
                 elif k > 0:
                     torch.mm(g, KaT, out=g_prev).addmm_(p, W)
                     if mult:
-                        g_prev.addcmul_(g, E[k, :b], value=s2)
+                        g_prev.addcmul_(g, e_k, value=s2)
                 b_next = b
             carry = G[0]  # read (copied) before the next chunk writes into G_all
             Gc, Hc = G[1:], H[k0:k1].reshape(-1, n)
@@ -438,9 +442,7 @@ def euler_final_state(
     if not has_noise(s1, s2):
         xi = None  # the recursions below draw on xi exactly when it is given
     elif xi is None:
-        xi = _standard_normal(
-            n_steps, batch, n, u, stepwise=step_scale is not None, generator=generator
-        )
+        xi = standard_normal(n_steps, batch, n, u, generator)
         own_xi = True
     if n_steps == 0:
         return u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())

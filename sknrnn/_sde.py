@@ -50,7 +50,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._fused import euler_final_state, has_noise
+from ._fused import euler_final_state, has_noise, standard_normal
 
 NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
 SOLVERS = ("euler", "midpoint")
@@ -355,13 +355,13 @@ class NoisyRNN(nn.Module):
             active = (steps[None, :] < lengths[:, None]).unsqueeze(-1).unbind(1)
         # Per-sample steps (B, T, N) for irregular sampling, else the same step throughout.
         dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
+        xis = (
+            standard_normal(n_steps, batch, self.hidden_size, u_all, self.generator).unbind(0)
+            if noisy
+            else [None] * n_steps
+        )
         for k, u in enumerate(u_all.unbind(1)):
-            xi = (
-                torch.randn(h.shape, dtype=h.dtype, device=h.device, generator=self.generator)
-                if noisy
-                else None
-            )
-            h_next = self.sde_step(h, u, dts[k], K, xi)
+            h_next = self.sde_step(h, u, dts[k], K, xis[k])
             h = h_next if active is None else torch.where(active[k], h_next, h)
         return h
 

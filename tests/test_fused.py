@@ -290,3 +290,4 @@ def test_nan_padding_does_not_leak_with_step_scale():
     with torch.no_grad():
         inference = euler_final_state(u_nan, K, dt, lengths, 0.3, 0.4, xi, step_scale=r_nan)
     torch.testing.assert_close(inference, ref)
+
