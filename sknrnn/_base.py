@@ -24,7 +24,7 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 from skorch.utils import Ansi, to_tensor
 
-from ._sde import NOISE_TYPES, SOLVERS, NoisyRNN, noise_levels
+from ._sde import NOISE_INCREMENTS, NOISE_TYPES, SOLVERS, NoisyRNN, noise_levels
 from ._validation import check_sequences, check_times, mean_and_scale
 
 # Batches of this many sequences at prediction time: memory stays flat on any n.
@@ -199,6 +199,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "noise_type": [StrOptions(set(NOISE_TYPES))],
         "noise_level": [Interval(Real, 0, None, closed="left"), tuple, list],
+        "noise_increment": [StrOptions(set(NOISE_INCREMENTS))],
         "solver": [StrOptions(set(SOLVERS))],
         "dt": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "learn_dt": ["boolean"],
@@ -227,6 +228,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         *,
         noise_type="mixed",
         noise_level=0.1,
+        noise_increment="gaussian",
         solver="euler",
         dt="auto",
         learn_dt=True,
@@ -251,6 +253,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.hidden_size = hidden_size
         self.noise_type = noise_type
         self.noise_level = noise_level
+        self.noise_increment = noise_increment
         self.solver = solver
         self.dt = dt
         self.learn_dt = learn_dt
@@ -321,6 +324,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             noise_type=self.noise_type,
             noise_additive=add,
             noise_multiplicative=mult,
+            noise_increment=self.noise_increment,
             solver=self.solver,
             dt=dt,
             learn_dt=self.learn_dt,
@@ -643,7 +647,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     # Parameters that shape the weights: they cannot change on a fitted model.
     _FIXED_PARAMS = ("hidden_size", "dt", "learn_dt")
     # Parameters of the module's equations, changed in place on the fitted module.
-    _MODULE_PARAMS = ("noise_type", "noise_level", "solver", "beta", "gamma", "linear_weight")
+    _MODULE_PARAMS = (
+        "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",
+        "linear_weight",
+    )
     # Parameters of the training loop's callbacks, rebuilt when one of them changes.
     # (max_iter and batch_size need nothing rebuilt: every call plans its own budget.)
     _CALLBACK_PARAMS = (
@@ -682,13 +689,14 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             add, mult = self._noise_levels()
             self._module_kwargs.update(
                 noise_type=self.noise_type, noise_additive=add, noise_multiplicative=mult,
-                solver=self.solver, beta=self.beta, gamma_a=self.gamma, gamma_w=self.gamma,
-                linear_weight=self.linear_weight,
+                noise_increment=self.noise_increment, solver=self.solver, beta=self.beta,
+                gamma_a=self.gamma, gamma_w=self.gamma, linear_weight=self.linear_weight,
             )
             net.module_.configure(**{
                 key: self._module_kwargs[key]
-                for key in ("noise_type", "noise_additive", "noise_multiplicative", "solver",
-                            "beta", "gamma_a", "gamma_w", "linear_weight")
+                for key in ("noise_type", "noise_additive", "noise_multiplicative",
+                            "noise_increment", "solver", "beta", "gamma_a", "gamma_w",
+                            "linear_weight")
             })
         if "learning_rate_init" in changed:
             net.lr = self.learning_rate_init
@@ -797,6 +805,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         history = state.pop("_history", None)
         optimizer_state = state.pop("_optimizer_state", None)
         shuffle_state = state.pop("_shuffle_state", None)
+        state.setdefault("noise_increment", "gaussian")  # saved before it was a parameter
         super().__setstate__(state)
         if module_state is not None:
             if "x_mean" in module_state:  # saved before the estimator standardized X itself

@@ -35,6 +35,14 @@ _PARAMS_DOC = """
         noise does not change meaning when ``dt`` changes. Ignored when
         ``noise_type="none"``.
 
+    noise_increment : {"gaussian", "rademacher"}, default="gaussian"
+        Distribution of the draws ``xi`` of the noise increment:
+        ``"gaussian"`` is Euler-Maruyama; ``"rademacher"`` draws -1 or +1 with
+        equal probability, the same mean and variance per step (a weak order-1
+        scheme of the same SDE), several times cheaper to draw. Measured on the
+        development suite of ``benchmarks/accuracy.py`` (see
+        ``benchmarks/README.md``) before it could become the default.
+
     solver : {"euler", "midpoint"}, default="euler"
         Integrator: Euler-Maruyama, or the explicit midpoint rule for the drift
         (two drift evaluations a step, the noise term unchanged).

@@ -24,7 +24,9 @@ midpoint rule for the drift):
     midpoint  h~ = h_k + (dt / 2) f(h_k, x_k)
               h_{k+1} = h_k + dt f(h~, x_k) + sqrt(dt) sigma(h_k) xi_k
 
-with xi_k ~ N(0, I) drawn per sample, unit and step. The noise levels are
+with xi_k ~ N(0, I) drawn per sample, unit and step (or, with
+``noise_increment="rademacher"``, xi_k = +-1 with equal probability: the same
+mean and covariance per step, a weak order-1 scheme that is cheaper to draw). The noise levels are
 therefore those of the continuous-time SDE: over a unit of time the additive
 noise accumulates a variance s_1^2 whatever the step. ``dt`` is a vector
 (one step per hidden unit), strictly positive through a softplus, learned by
@@ -50,7 +52,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._fused import euler_final_state, has_noise, standard_normal
+from ._fused import NOISE_INCREMENTS, euler_final_state, has_noise, noise_draws
 
 NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
 SOLVERS = ("euler", "midpoint")
@@ -123,6 +125,8 @@ class NoisyRNN(nn.Module):
         Form of the diffusion ``sigma(h)``.
     noise_additive, noise_multiplicative : float
         The levels ``s_1`` and ``s_2`` of the diffusion.
+    noise_increment : {"gaussian", "rademacher"}
+        Distribution of the draws ``xi`` of the noise increment.
     solver : {"euler", "midpoint"}
         Integrator of the drift (the noise increment is Euler-Maruyama's).
     dt : float
@@ -164,6 +168,7 @@ class NoisyRNN(nn.Module):
         noise_type="none",
         noise_additive=0.0,
         noise_multiplicative=0.0,
+        noise_increment="gaussian",
         solver="euler",
         dt=0.1,
         learn_dt=True,
@@ -180,6 +185,7 @@ class NoisyRNN(nn.Module):
             noise_type=noise_type,
             noise_additive=noise_additive,
             noise_multiplicative=noise_multiplicative,
+            noise_increment=noise_increment,
             solver=solver,
             beta=beta,
             gamma_a=gamma_a,
@@ -230,12 +236,17 @@ class NoisyRNN(nn.Module):
 
     def configure(
         self, *, noise_type, noise_additive, noise_multiplicative, solver, beta, gamma_a,
-        gamma_w, linear_weight,
+        gamma_w, linear_weight, noise_increment="gaussian",
     ):
         """Set the constants of the equations (no weights): at construction, and when a
         fitted model goes on training with other settings."""
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+        if noise_increment not in NOISE_INCREMENTS:
+            raise ValueError(
+                f"noise_increment must be one of {NOISE_INCREMENTS}, got {noise_increment!r}."
+            )
+        self.noise_increment = noise_increment
         self.noise_type = noise_type
         self.noise_additive, self.noise_multiplicative = noise_levels(
             noise_type, (noise_additive, noise_multiplicative)
@@ -347,6 +358,7 @@ class NoisyRNN(nn.Module):
                 self.noise_multiplicative if noisy else 0.0,
                 step_scale=step_scale,
                 generator=self.generator,
+                increment=self.noise_increment,
             )
         h = u_all.new_zeros(batch, self.hidden_size)
         active = None
@@ -356,7 +368,9 @@ class NoisyRNN(nn.Module):
         # Per-sample steps (B, T, N) for irregular sampling, else the same step throughout.
         dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
         xis = (
-            standard_normal(n_steps, batch, self.hidden_size, u_all, self.generator).unbind(0)
+            noise_draws(
+                n_steps, batch, self.hidden_size, u_all, self.generator, self.noise_increment
+            ).unbind(0)
             if noisy
             else [None] * n_steps
         )

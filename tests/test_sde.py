@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sknrnn._fused import has_noise, standard_normal
+from sknrnn._fused import has_noise, noise_draws
 from sknrnn._sde import NoisyRNN, lipschitz_matrix, noise_levels
 
 
@@ -122,12 +122,12 @@ def test_irregular_steps_match_reference(solver):
          for i, n in enumerate(lengths)]
     )
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
-    # with noise: the draws of standard_normal (T, B, N), the one place noise is drawn
+    # with noise: the draws of noise_draws (T, B, N), the one place noise is drawn
     m.train()
     torch.manual_seed(3)
     out = m(x, None, scale).detach().numpy()
     torch.manual_seed(3)
-    xi = standard_normal(6, 3, 3, x, None).transpose(0, 1)
+    xi = noise_draws(6, 3, 3, x, None).transpose(0, 1)
     expected = np.stack(
         [_reference(m, x[i].numpy(), xi[i].numpy(), scale=scale[i].numpy()) for i in range(3)]
     )
