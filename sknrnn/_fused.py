@@ -206,12 +206,15 @@ class _EulerRecursion(torch.autograd.Function):
             if noisy:
                 E.mul_(R.sqrt())
         # H[k + 1] starts as the additive noise s1 E_k, then receives h_k K'[:, :N].
-        if noisy and s1 != 0.0:
-            H = torch.empty(n_steps + 1, batch, n, dtype=u.dtype, device=u.device)
+        # Without additive noise every step overwrites its row of H (fresh), and only
+        # the rows that have ended need zeros (the backward multiplies them by zero).
+        fresh = not (noisy and s1 != 0.0)
+        H = (torch.zeros if fresh and masked else torch.empty)(
+            n_steps + 1, batch, n, dtype=u.dtype, device=u.device
+        )
+        H[0].zero_()
+        if not fresh:
             torch.mul(E, s1, out=H[1:])
-            H[0].zero_()
-        else:
-            H = torch.zeros(n_steps + 1, batch, n, dtype=u.dtype, device=u.device)
         mult = noisy and s2 != 0.0
         Hs, Ts = H.unbind(0), Tb.unbind(0)
         Es = E.unbind(0) if mult else None
@@ -234,7 +237,7 @@ class _EulerRecursion(torch.autograd.Function):
                     r_k, d = Rs[k][:b], drift[:b]
                 if mult:
                     e_k = Es[k][:b]
-            _euler_step(h, t, h_next, Ka, Wt, dt, r_k, d, e_k, s2)
+            _euler_step(h, t, h_next, Ka, Wt, dt, r_k, d, e_k, s2, fresh)
         if masked:
             final = H[sorted_lengths.to(u.device), torch.arange(batch, device=u.device)]
             out = torch.empty_like(final)

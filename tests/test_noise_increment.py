@@ -1,0 +1,114 @@
+"""noise_increment: Gaussian or Rademacher draws of the noise increment."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sknrnn import NoisyRNNClassifier
+from sknrnn._fused import noise_draws
+from sknrnn._sde import NoisyRNN
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7), (1, 1, 1), (40, 16, 64)])
+def test_rademacher_draws_are_signs_of_the_requested_shape(shape):
+    like = torch.empty(0, dtype=torch.float64)
+    xi = noise_draws(*shape, like, torch.Generator().manual_seed(0), "rademacher")
+    assert xi.shape == shape and xi.dtype == torch.float64
+    assert set(xi.unique().tolist()) <= {-1.0, 1.0}
+    again = noise_draws(*shape, like, torch.Generator().manual_seed(0), "rademacher")
+    assert torch.equal(xi, again)
+
+
+def test_rademacher_draws_have_mean_zero_unit_variance_and_independent_signs():
+    xi = noise_draws(200, 64, 64, torch.empty(0), torch.Generator().manual_seed(1), "rademacher")
+    flat = xi.flatten()
+    assert abs(float(flat.mean())) < 0.005
+    assert float(flat.square().mean()) == 1.0
+    # neighbours (bits of one byte, and of consecutive bytes) are uncorrelated
+    for lag in (1, 7, 8, 9):
+        assert abs(float((flat[:-lag] * flat[lag:]).mean())) < 0.005
+    # both signs at every position within a byte
+    by_bit = flat.view(-1, 8).mean(0)
+    assert by_bit.abs().max() < 0.01
+
+
+def test_unknown_increment_is_refused():
+    with pytest.raises(ValueError, match="increment must be one of"):
+        noise_draws(2, 2, 2, torch.empty(0), None, "uniform")
+    with pytest.raises(ValueError, match="noise_increment must be one of"):
+        NoisyRNN(1, 4, 2, noise_increment="uniform")
+
+
+def test_fused_recursion_equals_reference_loop_with_rademacher_noise():
+    x = torch.randn(4, 7, 3, dtype=torch.float64)
+    outs, grads = [], []
+    for fused in (True, False):
+        torch.manual_seed(0)
+        module = NoisyRNN(
+            3, 8, 2, noise_type="mixed", noise_additive=0.3, noise_multiplicative=0.4,
+            noise_increment="rademacher", dt=0.3, init_std=0.3, fused=fused,
+        ).double().train()
+        module.generator = torch.Generator().manual_seed(1)
+        out = module(x)
+        out.square().sum().backward()
+        outs.append(out)
+        grads.append({k: p.grad for k, p in module.named_parameters()})
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-12, atol=1e-12)
+    for k in grads[0]:
+        torch.testing.assert_close(grads[0][k], grads[1][k], rtol=1e-10, atol=1e-12, msg=k)
+    # and the noise is not the Gaussian one
+    module.noise_increment = "gaussian"
+    module.generator = torch.Generator().manual_seed(1)
+    assert not torch.allclose(module(x), outs[1])
+
+
+def _data(n=80, seed=0):
+    rng = np.random.RandomState(seed)
+    y = rng.randint(3, size=n)
+    return rng.normal(size=(n, 10)) + 1.5 * y[:, None], y
+
+
+def test_estimator_with_rademacher_noise_learns_and_is_reproducible():
+    X, y = _data()
+    params = dict(hidden_size=16, max_iter=30, random_state=0, noise_increment="rademacher")
+    a = NoisyRNNClassifier(**params).fit(X, y)
+    b = NoisyRNNClassifier(**params).fit(X, y)
+    assert a.module_.noise_increment == "rademacher"
+    assert a.score(X, y) > 0.8  # chance is about 1/3
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    gaussian = NoisyRNNClassifier(**{**params, "noise_increment": "gaussian"}).fit(X, y)
+    assert not np.array_equal(gaussian.predict_proba(X), a.predict_proba(X))
+
+
+def test_estimator_refuses_an_unknown_increment():
+    X, y = _data(20)
+    with pytest.raises(InvalidParameterError, match="noise_increment"):
+        NoisyRNNClassifier(noise_increment="uniform").fit(X, y)
+
+
+def test_increment_changes_on_continued_training_and_survives_a_save():
+    X, y = _data(30)
+    model = NoisyRNNClassifier(hidden_size=8, max_iter=2, random_state=0, warm_start=True)
+    model.fit(X, y)
+    assert model.module_.noise_increment == "gaussian"
+    model.set_params(noise_increment="rademacher").fit(X, y)
+    assert model.module_.noise_increment == "rademacher"
+    assert pickle.loads(pickle.dumps(model)).module_.noise_increment == "rademacher"
+
+
+def test_a_model_saved_before_the_parameter_loads_as_gaussian():
+    X, y = _data(30)
+    model = NoisyRNNClassifier(hidden_size=8, max_iter=2, random_state=0).fit(X, y)
+    state = model.__getstate__()
+    del state["noise_increment"]
+    state["_module_kwargs"] = {
+        k: v for k, v in state["_module_kwargs"].items() if k != "noise_increment"
+    }
+    old = NoisyRNNClassifier.__new__(NoisyRNNClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["noise_increment"] == "gaussian"
+    assert old.module_.noise_increment == "gaussian"
+    np.testing.assert_array_equal(old.predict_proba(X), model.predict_proba(X))
