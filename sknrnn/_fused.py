@@ -12,25 +12,32 @@ The recursion, with ``u_k = U x_k + b`` precomputed, ``K = [a A; W]^T`` (so that
     h_{k+1} = h_k + dt * (a A h_k) + dt * tanh(W h_k + u_k) + (s_1 + s_2 h_k) * E_k
 
 The identity and the linear drift fold into one matrix,
-``K' = [I + (aA)^T diag(dt), W^T]``, so that one step is one matrix product
-``z = h_k @ K' + [s_1 E_k, u_k]`` (an ``addmm``), one ``tanh`` and one
-``addcmul`` (plus one ``addcmul`` for multiplicative noise):
+``K' = [I + (aA)^T diag(dt), W^T] = [Ka, Wt]``, so that one step is two matrix
+products of ``(B, N) x (N, N)`` (``addmm``), one ``tanh`` and one ``addcmul`` (plus
+one ``addcmul`` for multiplicative noise), written once in ``_euler_step``:
 
-    h_{k+1} = z[:, :N] + dt * tanh(z[:, N:]) + s_2 h_k * E_k.
+    t_k     = tanh(h_k @ Wt + u_k)
+    h_{k+1} = h_k @ Ka + dt * t_k + s_1 E_k + s_2 h_k * E_k.
 
-Backward, with ``g_{k+1} = dL/dh_{k+1}`` and ``t_k = tanh(z[:, N:])``:
+The states are stored in ``H`` ``(T + 1, B, N)`` and the ``t_k`` in ``Tb``
+``(T, B, N)``, time-major, so that the ``B`` rows of a step are contiguous; ``u``
+comes time-major from ``NoisyRNN.encode`` and is copied into ``Tb``.
+
+Backward, with ``g_{k+1} = dL/dh_{k+1}``:
 
     p_k = g_{k+1} * dt * (1 - t_k^2)              (= dL/du_k)
-    g_k = [g_{k+1}, p_k] @ K'^T + s_2 g_{k+1} * E_k
+    g_k = g_{k+1} @ Ka^T + p_k @ W + s_2 g_{k+1} * E_k
 
-so one step of the backward pass is one product and one or two elementwise
-operations. ``[g_{k+1}, p_k]`` is written into one preallocated buffer ``S`` of
-shape ``(T, B, 2N)``; once the loop is done the gradients of the parameters are
-bulk reductions over time:
+so one step of the backward pass is two products and one or two elementwise
+operations. The ``p_k`` are written time-major into ``P`` ``(T, B, N)``, which is
+the gradient of ``u`` as it is (a ``(B, T, N)`` view with the strides of ``u``).
+The time axis is walked in chunks of ``_CHUNK`` steps: the ``g`` of a chunk live
+in one reused buffer, and the gradients of the parameters are products over the
+chunk's ``(steps x B)`` rows:
 
-    dL/dK'  = sum_k h_k^T [g_{k+1}, p_k]         (one (N, T B) x (T B, 2N) product)
-    dL/dK   = dL/dK' * [dt, 1]
-    dL/ddt  = sum_rows(dL/dK'[:, :N] * (aA)^T) + sum_{k,b} g_{k+1} * t_k
+    dL/dKa  = sum_k h_k^T g_{k+1},   dL/dW^T = sum_k h_k^T p_k
+    dL/dK   = [dL/dKa * dt, dL/dW^T]
+    dL/ddt  = sum_rows(dL/dKa * (aA)^T) + sum_{k,b} g_{k+1} * t_k
               + sum_{k,b} g_{k+1} * (s_1 + s_2 h_k) * E_k / (2 dt)
 
 Variable lengths: the batch is sorted by decreasing length (a permutation,
