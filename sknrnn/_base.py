@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler, PrintLog
 from skorch.dataset import Dataset, ValidSplit
 from skorch.history import History
-from skorch.utils import Ansi, multi_indexing, to_tensor
+from skorch.utils import Ansi, to_tensor
 from torch.utils.data import default_convert
 
 from ._sde import NOISE_INCREMENTS, NOISE_TYPES, SOLVERS, NoisyRNN, noise_levels
@@ -122,21 +122,20 @@ class _WeightedLoss:
 
 
 class _BatchDataset(Dataset):
-    """skorch's Dataset, read a whole minibatch at a time.
+    """skorch's Dataset over the estimator's input dict, read a whole minibatch at a time.
 
     torch's DataLoader fetches a batch through ``__getitems__`` when the dataset
     has one (and through a ``Subset`` of it, as skorch's validation split makes):
-    the arrays of the input dict and the targets are indexed once per batch,
-    instead of once per sequence followed by collating the pieces. The batch is
-    made of tensors by ``default_convert`` (the ``collate_fn`` of the net's
-    iterators), as ``default_collate`` made them of the pieces.
+    each array of the input dict (numpy, one row per sequence) and the targets are
+    indexed once per batch, instead of once per sequence followed by collating the
+    pieces. The batch is made of tensors by ``default_convert`` (the ``collate_fn``
+    of the net's iterators), as ``default_collate`` made them of the pieces.
     """
 
     def __getitems__(self, indices):
-        y = None if self.y is None else multi_indexing(self.y, indices, self.y_indexing)
-        return multi_indexing(self.X, indices, self.X_indexing), (
-            np.zeros(len(indices), dtype=np.float32) if y is None else y
-        )
+        rows = np.asarray(indices, dtype=np.intp)
+        y = np.zeros(len(rows), dtype=np.float32) if self.y is None else self.y[rows]
+        return {key: value[rows] for key, value in self.X.items()}, y
 
 
 def _sub_seed(seed, *stream):
