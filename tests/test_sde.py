@@ -235,3 +235,16 @@ def test_clean_step_jacobian_matches_autograd(solver):
             lambda x: m.clean_step(x[None], u[b : b + 1])[0], h[b]
         )
         torch.testing.assert_close(J[b], expected)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.3, 0.75, 1.0])
+def test_lipschitz_matrix_is_the_formula_with_its_gradient(beta):
+    M = torch.randn(6, 6, dtype=torch.float64, requires_grad=True)
+    eye = torch.eye(6, dtype=torch.float64)
+    formula = beta * (M - M.T) + (1 - beta) * (M + M.T) - 0.2 * eye
+    out = lipschitz_matrix(M, beta=beta, gamma=0.2)
+    torch.testing.assert_close(out, formula)
+    w = torch.randn(6, 6, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((out * w).sum(), M)
+    (grad_formula,) = torch.autograd.grad((formula * w).sum(), M)
+    torch.testing.assert_close(grad, grad_formula)
