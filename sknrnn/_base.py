@@ -253,7 +253,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         *,
         noise_type="mixed",
         noise_level=0.1,
-        noise_increment="gaussian",
+        noise_increment="rademacher",
         solver="euler",
         dt="auto",
         learn_dt=True,
