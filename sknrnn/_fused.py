@@ -120,10 +120,13 @@ def has_noise(s1, s2):
     return s1 != 0.0 or s2 != 0.0
 
 
-def _euler_step(h, t, h_next, Ka, Wt, dt, r=None, d=None, e=None, s2=0.0, fresh=False):
+def _euler_step(
+    h, t, h_next, Ka, Wt, dt, r=None, d=None, e=None, s2=0.0, fresh=False, u=None,
+):
     """One Euler step of a block of rows, in place: the only place the step is written.
 
-    ``t`` holds ``u_k`` and becomes ``t_k = tanh(h W^T + u_k)``. ``h_next`` becomes the
+    ``t`` holds ``u_k`` (or ``u`` is ``u_k``, left as it is) and becomes
+    ``t_k = tanh(h W^T + u_k)``. ``h_next`` becomes the
     next state: it holds the additive noise ``s_1 E_k`` and the step is added to it, or
     it is overwritten (``fresh=True``, no additive noise). Without step scales
     ``Ka = I + (aA)^T diag(dt)`` and the step is ``h Ka + dt t``; with scales ``r``
@@ -131,7 +134,7 @@ def _euler_step(h, t, h_next, Ka, Wt, dt, r=None, d=None, e=None, s2=0.0, fresh=
     ``h + r (h Ka + dt t)``. ``e`` (``E_k``) adds the multiplicative noise
     ``s_2 h E_k``.
     """
-    t.addmm_(h, Wt).tanh_()
+    (t.addmm_(h, Wt) if u is None else torch.addmm(u, h, Wt, out=t)).tanh_()
     if r is not None:
         torch.mm(h, Ka, out=d).addcmul_(t, dt)
         if fresh:
@@ -398,6 +401,7 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
     u_t = u_t.contiguous()
     h = u.new_zeros(batch, n)
     h_next = torch.empty_like(h)
+    t_all = torch.empty_like(h)  # t_k: u (the caller's tensor) is only read
     drift = torch.empty_like(h) if scaled else None
     if scaled:  # rows of steps past a sequence's end are never read
         R = R.contiguous().unsqueeze(-1)
@@ -415,14 +419,17 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
             final[b:b_prev] = h[b:b_prev]
         if b == 0:
             break
-        hb, t, hn = (h, Us[k], h_next) if b == batch else (h[:b], Us[k][:b], h_next[:b])
+        if b == batch:
+            hb, u_k, t, hn = h, Us[k], t_all, h_next
+        else:
+            hb, u_k, t, hn = h[:b], Us[k][:b], t_all[:b], h_next[:b]
         if scaled:
             r_k, d = R[k, :b], drift[:b]
         if mult:
             e_k = E[k, :b]
         if add:
             torch.mul(E[k, :b], s1, out=hn)
-        _euler_step(hb, t, hn, Ka, Wt, dt, r_k, d, e_k, s2, fresh=not add)
+        _euler_step(hb, t, hn, Ka, Wt, dt, r_k, d, e_k, s2, fresh=not add, u=u_k)
         h, h_next = h_next, h
         b_prev = b
     if final is None:

@@ -291,3 +291,15 @@ def test_nan_padding_does_not_leak_with_step_scale():
         inference = euler_final_state(u_nan, K, dt, lengths, 0.3, 0.4, xi, step_scale=r_nan)
     torch.testing.assert_close(inference, ref)
 
+
+
+@pytest.mark.parametrize("lengths", [None, [6, 2, 0, 4]])
+def test_inference_leaves_its_input_alone(lengths):
+    """u laid out time-major (as NoisyRNN.encode gives it) is read, never written."""
+    u, K, dt, xi = _inputs()
+    u = u.detach().transpose(0, 1).contiguous().transpose(0, 1)  # (B, T, N), time-major
+    before = u.clone()
+    lengths = None if lengths is None else torch.tensor(lengths)
+    with torch.no_grad():
+        euler_final_state(u, K.detach(), dt.detach(), lengths, 0.3, 0.4, xi)
+    assert torch.equal(u, before)
