@@ -98,25 +98,25 @@ def test_function_matches_loop(noise, lengths, chunk, monkeypatch):
         torch.testing.assert_close(euler_final_state(u, K, dt, lengths, s1, s2, xi), ref)
 
 
-def _module(noise, fused, seed=0):
+def _module(noise, fused, seed=0, increment="gaussian"):
     torch.manual_seed(seed)
     s1, s2 = NOISES[noise]
     return NoisyRNN(
         3, 8, 2, noise_type=noise, noise_additive=s1, noise_multiplicative=s2,
-        dt=0.3, init_std=0.3, fused=fused,
+        noise_increment=increment, dt=0.3, init_std=0.3, fused=fused,
     ).double()
 
 
 @pytest.mark.parametrize("noise", NOISES)
 @pytest.mark.parametrize("padded", [False, True])
-def test_module_fused_equals_reference(noise, padded):
-    # batch * hidden_size is a multiple of 16: one randn(T, B, N) call draws the same
-    # numbers as T calls randn(B, N), so both paths see the same noise under one seed.
+@pytest.mark.parametrize("increment", ["gaussian", "rademacher"])
+def test_module_fused_equals_reference(noise, padded, increment):
+    # Both paths draw their noise through noise_draws: the same numbers under one seed.
     x = torch.randn(4, 7, 3, dtype=torch.float64)
     lengths = torch.tensor([7, 3, 5, 1]) if padded else None
     outs, grads = [], []
     for fused in (True, False):
-        module = _module(noise, fused).train()
+        module = _module(noise, fused, increment=increment).train()
         torch.manual_seed(1)
         out = module(x, lengths)
         out.square().sum().backward()

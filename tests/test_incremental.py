@@ -9,14 +9,8 @@ from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
 FAST = dict(hidden_size=16, max_iter=10, random_state=0)
 
 
-def _data(n=80, seed=0):
-    rng = np.random.RandomState(seed)
-    y = rng.randint(3, size=n)
-    return rng.normal(size=(n, 10)) + 1.5 * y[:, None], y
-
-
-def test_partial_fit_streams_epochs_and_learns():
-    X, y = _data()
+def test_partial_fit_streams_epochs_and_learns(three_classes):
+    X, y = three_classes()
     clf = NoisyRNNClassifier(**FAST)
     clf.partial_fit(X[:40], y[:40], classes=[0, 1, 2])
     assert clf.n_iter_ == 1 and list(clf.classes_) == [0, 1, 2]
@@ -38,9 +32,9 @@ class _RecordLR(Callback):
 
 
 @pytest.mark.parametrize("fit_first", [False, True])
-def test_partial_fit_trains_at_a_constant_rate_never_zero(fit_first):
+def test_partial_fit_trains_at_a_constant_rate_never_zero(fit_first, three_classes):
     """With max_iter=5 the cosine schedule counted across calls reached rate 0 at call 5."""
-    X, y = _data()
+    X, y = three_classes()
     record = _RecordLR()
     clf = NoisyRNNClassifier(**{**FAST, "max_iter": 5, "callbacks": [record]})
     if fit_first:  # partial_fit after a scheduled fit also trains at learning_rate_init
@@ -64,9 +58,9 @@ def _weights(model):
 
 
 @pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
-def test_continued_training_honours_changed_parameters(how):
+def test_continued_training_honours_changed_parameters(how, three_classes):
     """set_params before a warm-start fit or a partial_fit was silently ignored."""
-    X, y = _data()
+    X, y = three_classes()
 
     def go_on(model):
         return model.fit(X, y) if how == "warm_start" else model.partial_fit(X, y)
@@ -98,8 +92,8 @@ def test_continued_training_honours_changed_parameters(how):
 
 
 @pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
-def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(how):
-    X, y = _data()
+def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(how, three_classes):
+    X, y = three_classes()
     clf = NoisyRNNClassifier(**{**FAST, "max_iter": 2, "warm_start": True}).fit(X, y)
     before = _weights(clf)
     clf.set_params(hidden_size=32)
@@ -114,15 +108,15 @@ def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(how):
     assert clf.module_.hidden_size == 32
 
 
-def test_partial_fit_needs_every_class_up_front():
-    X, y = _data()
+def test_partial_fit_needs_every_class_up_front(three_classes):
+    X, y = three_classes()
     clf = NoisyRNNClassifier(**FAST).partial_fit(X[y < 2], y[y < 2])
     with pytest.raises(ValueError, match="not seen in fit"):
         clf.partial_fit(X, y)
 
 
-def test_regressor_partial_fit_keeps_the_first_target_scaling():
-    X, _ = _data()
+def test_regressor_partial_fit_keeps_the_first_target_scaling(three_classes):
+    X, _ = three_classes()
     y = 100 * X.mean(axis=1)
     reg = NoisyRNNRegressor(**FAST).partial_fit(X, y)
     mean = reg._y_mean.copy()
@@ -131,8 +125,8 @@ def test_regressor_partial_fit_keeps_the_first_target_scaling():
     assert reg.n_iter_ == 2
 
 
-def test_warm_start_goes_on_from_the_current_weights():
-    X, y = _data()
+def test_warm_start_goes_on_from_the_current_weights(three_classes):
+    X, y = three_classes()
     cold = NoisyRNNClassifier(**{**FAST, "max_iter": 3}).fit(X, y).fit(X, y)
     assert cold.n_iter_ == 3
     warm = NoisyRNNClassifier(**{**FAST, "max_iter": 3, "warm_start": True}).fit(X, y)
@@ -142,7 +136,7 @@ def test_warm_start_goes_on_from_the_current_weights():
     assert warm.loss_curve_[-1] < first
 
 
-def test_user_callbacks_are_called():
+def test_user_callbacks_are_called(three_classes):
     class CountEpochs(Callback):
         def initialize(self):
             self.epochs = 0
@@ -151,16 +145,16 @@ def test_user_callbacks_are_called():
         def on_epoch_end(self, net, **kwargs):
             self.epochs += 1
 
-    X, y = _data()
+    X, y = three_classes()
     clf = NoisyRNNClassifier(**{**FAST, "max_iter": 4, "callbacks": [CountEpochs()]}).fit(X, y)
     counters = [cb for _, cb in clf.net_.callbacks_ if isinstance(cb, CountEpochs)]
     assert len(counters) == 1 and counters[0].epochs == 4
     assert "callbacks" in clf.get_params()
 
 
-def test_skops_secure_persistence(tmp_path):
+def test_skops_secure_persistence(tmp_path, three_classes):
     sio = pytest.importorskip("skops.io")
-    X, y = _data()
+    X, y = three_classes()
     clf = NoisyRNNClassifier(**FAST).fit(X, y)
     path = tmp_path / "model.skops"
     sio.dump(clf, path)
@@ -177,9 +171,9 @@ def test_skops_secure_persistence(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["joblib", "skops"])
-def test_training_goes_on_after_a_load_as_without_it(tmp_path, fmt):
+def test_training_goes_on_after_a_load_as_without_it(tmp_path, fmt, three_classes):
     """Optimizer state, learning-rate schedule and shuffling survive a save and load."""
-    X, y = _data()
+    X, y = three_classes()
     clf = NoisyRNNClassifier(**FAST, batch_size=32).fit(X, y)
     path = tmp_path / f"model.{fmt}"
     if fmt == "joblib":
@@ -198,22 +192,23 @@ def test_training_goes_on_after_a_load_as_without_it(tmp_path, fmt):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
-def test_loading_draws_nothing_from_torchs_generator():
+def test_loading_draws_nothing_from_torchs_generator(three_classes):
     """A load never disturbs a fit running meanwhile (e.g. on a Dask worker)."""
     import pickle
 
     import torch
 
-    blob = pickle.dumps(NoisyRNNClassifier(hidden_size=8, max_iter=1, random_state=0).fit(*_data()))
+    model = NoisyRNNClassifier(hidden_size=8, max_iter=1, random_state=0)
+    blob = pickle.dumps(model.fit(*three_classes()))
     torch.manual_seed(0)
     before = torch.get_rng_state()
     pickle.loads(blob)
     assert torch.equal(torch.get_rng_state(), before)
 
 
-def test_partial_fit_neither_early_stops_nor_holds_data_out():
+def test_partial_fit_neither_early_stops_nor_holds_data_out(three_classes):
     """As sklearn's MLP: early_stopping is for fit (a fresh partial_fit raised a KeyError)."""
-    X, y = _data()
+    X, y = three_classes()
     fresh = NoisyRNNClassifier(**FAST, early_stopping=True).partial_fit(X, y)
     fitted = NoisyRNNClassifier(**{**FAST, "max_iter": 3, "early_stopping": True}).fit(X, y)
     assert "valid_loss" in fitted.net_.history[-1]
