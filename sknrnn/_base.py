@@ -38,6 +38,11 @@ _PREDICT_BATCH = 1024
 _AUTO_BATCH = (16, 8, 64)  # (divisor of n, smallest, largest)
 _AUTO_STEPS = 2000
 _AUTO_EPOCHS = (10, 1000)
+# window="auto": as many observations per step as give a recurrence of at most
+# _AUTO_WINDOW_STEPS steps. dt="auto": per-unit steps spread over (1 / S, 1) for a
+# recurrence of S steps when _AUTO_DT_RANGE, else one step min(1, 64 / S).
+_AUTO_WINDOW_STEPS = 128
+_AUTO_DT_RANGE = True
 
 
 class _StopOnNonFiniteLoss(Callback):
@@ -226,7 +231,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "noise_level": [Interval(Real, 0, None, closed="left"), tuple, list],
         "noise_increment": [StrOptions(set(NOISE_INCREMENTS))],
         "solver": [StrOptions(set(SOLVERS))],
-        "dt": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "dt": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), tuple, list],
+        "window": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "bidirectional": ["boolean"],
         "learn_dt": ["boolean"],
         "beta": [Interval(Real, 0, 1, closed="both")],
         "gamma": [Interval(Real, 0, None, closed="left")],
@@ -257,6 +264,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         solver="euler",
         dt="auto",
         learn_dt=True,
+        window="auto",
+        bidirectional=True,
         beta=0.75,
         gamma=0.001,
         linear_weight=1.0,
@@ -282,6 +291,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.solver = solver
         self.dt = dt
         self.learn_dt = learn_dt
+        self.window = window
+        self.bidirectional = bidirectional
         self.beta = beta
         self.gamma = gamma
         self.linear_weight = linear_weight
@@ -337,10 +348,35 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 )
         return noise_levels(self.noise_type, level)  # "none": (0, 0), the level ignored
 
+    def _resolve_window(self, n_steps):
+        """Observations per recurrence step: ``window``, or the "auto" rule on ``n_steps``."""
+        if self.window == "auto":
+            return max(1, math.ceil(n_steps / _AUTO_WINDOW_STEPS)) if _AUTO_WINDOW_STEPS else 1
+        return int(self.window)
+
+    def _resolve_dt(self, n_steps):
+        """The initial step (or range of steps) for a recurrence of ``n_steps`` steps."""
+        dt = self.dt
+        if isinstance(dt, str):  # "auto"
+            if _AUTO_DT_RANGE:
+                return (min(1.0, 1.0 / max(n_steps, 1)), 1.0)
+            # A total integration time of about 64 time units, steps at most 1.
+            return min(1.0, 64.0 / max(n_steps, 1))
+        if isinstance(dt, (tuple, list)):
+            if len(dt) != 2 or not all(
+                isinstance(v, Real) and math.isfinite(v) and v > 0 for v in dt
+            ) or dt[0] > dt[1]:
+                raise ValueError(
+                    "dt must be 'auto', a positive float, or a (dt_min, dt_max) range of "
+                    f"positive floats with dt_min <= dt_max; got {dt!r}."
+                )
+            return (float(dt[0]), float(dt[1]))
+        return float(dt)
+
     def _build_module(self, n_steps, n_channels, n_outputs, seed, device):
         add, mult = self._noise_levels()
-        # "auto": a total integration time of about 64 time units, steps at most 1.
-        dt = min(1.0, 64.0 / n_steps) if self.dt == "auto" else self.dt
+        window = self._resolve_window(n_steps)
+        dt = self._resolve_dt(math.ceil(n_steps / window))
         # Plain settings from which the module is rebuilt when a saved model is loaded.
         self._module_kwargs = dict(
             input_size=n_channels,
@@ -357,7 +393,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             gamma_a=self.gamma,
             gamma_w=self.gamma,
             linear_weight=self.linear_weight,
+            window=window,
+            bidirectional=bool(self.bidirectional),
         )
+        self.window_ = window
         # Built on the meta device (nothing drawn), then initialized from the
         # estimator's own generator: torch's global generator is never touched.
         with torch.device("meta"):
@@ -676,7 +715,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     # -- continued training: the parameters as they are now ------------------------
     # Parameters that shape the weights: they cannot change on a fitted model.
-    _FIXED_PARAMS = ("hidden_size", "dt", "learn_dt")
+    _FIXED_PARAMS = ("hidden_size", "dt", "learn_dt", "window", "bidirectional")
     # Parameters of the module's equations, changed in place on the fitted module.
     _MODULE_PARAMS = (
         "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",
@@ -837,6 +876,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         optimizer_state = state.pop("_optimizer_state", None)
         shuffle_state = state.pop("_shuffle_state", None)
         state.setdefault("noise_increment", "gaussian")  # saved before it was a parameter
+        # Saved by 0.3 and before: one observation per step, read one way.
+        state.setdefault("window", 1)
+        state.setdefault("bidirectional", False)
+        if module_state is not None:
+            state.setdefault("window_", 1)
+            for key, value in (("window", 1), ("bidirectional", False)):
+                state.get("_built_params", {}).setdefault(key, value)
         super().__setstate__(state)
         if module_state is not None:
             if "x_mean" in module_state:  # saved before the estimator standardized X itself

@@ -38,11 +38,30 @@ before it reaches the module) and a linear decoder reads the final
 hidden state. Sequences shorter than the padded length keep their state once
 they end: padded steps do not move it.
 
+Windows (``window = w``): the recursion reads ``w`` consecutive observations per
+step, ``x~_j = (x_{jw}, ..., x_{jw+w-1})`` (``w * C`` channels, a partial last
+window padded with zeros), so a series of ``T`` observations is integrated in
+``ceil(T / w)`` steps, ``u_j = U x~_j + b`` being a learned projection of the window
+(as neural rough and controlled differential equations bin a series into
+intervals). ``w = 1`` is one step per observation.
+
+Reading both ways (``bidirectional``): a second SDE with its own ``A``, ``W``,
+``U``, ``b`` and ``dt`` reads the windows of each sequence in reverse order (the
+last valid window first), and the decoder reads both final states,
+``y = V [h_fwd; h_bwd] + c``.
+
+Time scales: ``dt`` may be a range ``(dt_min, dt_max)``; the per-unit steps then
+start spread geometrically over it (unit ``i`` of ``N`` at
+``dt_min (dt_max / dt_min)^(i / (N - 1))``), so that some units integrate over the
+whole sequence and others over a few steps (as chrono and S4D initializations do).
+The noise of unit ``i`` scales with ``sqrt(dt_i)``, as the SDE says.
+
 Irregular sampling: the step that reads observation k may be scaled per sample,
 ``dt_k = dt * r_k`` with ``r_k > 0`` (the time elapsed since the previous
 observation, in units of the usual spacing); drift and noise then follow the
 SDE over that interval (``dt_k f`` and ``sqrt(dt_k) sigma xi``). ``r = 1``
-everywhere is the evenly sampled recursion above.
+everywhere is the evenly sampled recursion above. A window's step is scaled by the
+mean ``r`` of its observations.
 """
 
 import math
@@ -115,6 +134,76 @@ def _inverse_softplus(y):
     return y + math.log(-math.expm1(-y))
 
 
+def initial_steps(dt, n):
+    """The initial per-unit steps: ``dt`` for every unit, or a geometric spread over a
+    ``(dt_min, dt_max)`` range (smallest first), as a float64 tensor ``(n,)``."""
+    if isinstance(dt, (tuple, list)):
+        lo, hi = (float(v) for v in dt)
+        if n == 1:
+            return torch.tensor([math.sqrt(lo * hi)], dtype=torch.float64)
+        return torch.logspace(math.log10(lo), math.log10(hi), n, dtype=torch.float64)
+    return torch.full((n,), float(dt), dtype=torch.float64)
+
+
+def observed_steps(lengths, n_steps):
+    """Boolean ``(B, T)``: which of the ``T`` steps of each sequence are observed."""
+    return torch.arange(n_steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def window_sequences(x, lengths, step_scale, window):
+    """Group ``window`` consecutive observations into one step of the recursion.
+
+    ``x`` ``(B, T, C)`` becomes ``(B, ceil(T / w), w * C)`` (each window's
+    observations one after the other; steps past a sequence's end and the partial
+    last window padded with zeros), ``lengths`` becomes the number of windows that
+    hold an observation, and ``step_scale`` the mean scale of each window's
+    observations (1 for windows past the end).
+    """
+    if window == 1:
+        return x, lengths, step_scale
+    batch, n_steps, channels = x.shape
+    n_windows = -(-n_steps // window)
+    pad = n_windows * window - n_steps
+    valid = None
+    if lengths is not None and bool((lengths < n_steps).any()):
+        valid = observed_steps(lengths, n_steps)
+        x = x * valid.unsqueeze(-1).to(x.dtype)
+    x = F.pad(x, (0, 0, 0, pad)).reshape(batch, n_windows, window * channels)
+    if lengths is not None:
+        lengths = torch.div(lengths + window - 1, window, rounding_mode="floor")
+    if step_scale is not None:
+        weight = (
+            torch.ones_like(step_scale) if valid is None else valid.to(step_scale.dtype)
+        )
+        total = F.pad(step_scale * weight, (0, pad)).reshape(batch, n_windows, window).sum(-1)
+        count = F.pad(weight, (0, pad)).reshape(batch, n_windows, window).sum(-1)
+        step_scale = torch.where(count > 0, total / count.clamp_min(1), torch.ones_like(total))
+    return x, lengths, step_scale
+
+
+def reverse_sequences(x, lengths, step_scale):
+    """Each sequence read from its last valid step to its first (padding stays at the end).
+
+    Step ``k`` of the reversed sequence reads step ``L - 1 - k``; its step scale is
+    the time from that observation to the next one (``r_{L-k}``; the first reversed
+    step keeps ``r_0``).
+    """
+    batch, n_steps = x.shape[0], x.shape[1]
+    if lengths is None or not bool((lengths < n_steps).any()):
+        rev_x = x.flip(1)
+        if step_scale is not None:
+            step_scale = torch.cat([step_scale[:, :1], step_scale[:, 1:].flip(1)], dim=1)
+        return rev_x, step_scale
+    k = torch.arange(n_steps, device=x.device)[None, :]
+    last = lengths[:, None] - 1
+    index = torch.where(k <= last, last - k, k)
+    rev_x = x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[2]))
+    if step_scale is not None:
+        scale_index = torch.where((k >= 1) & (k <= last), last - k + 1, torch.where(k == 0, 0, k))
+        step_scale = step_scale.gather(1, scale_index)
+    return rev_x, step_scale
+
+
 class NoisyRNN(nn.Module):
     """Noisy RNN: an Ito SDE over the hidden state, read out by a linear decoder.
 
@@ -134,8 +223,9 @@ class NoisyRNN(nn.Module):
         Distribution of the draws ``xi`` of the noise increment.
     solver : {"euler", "midpoint"}
         Integrator of the drift (the noise increment is Euler-Maruyama's).
-    dt : float
-        Initial step, the same for every hidden unit.
+    dt : float or (float, float)
+        Initial step, the same for every hidden unit, or a ``(dt_min, dt_max)``
+        range over which the units' steps are spread geometrically.
     learn_dt : bool
         Whether the per-unit step is a trained parameter.
     beta, gamma_a, gamma_w : float
@@ -148,6 +238,12 @@ class NoisyRNN(nn.Module):
         Integrate the Euler recursion with the hand-written backward through time of
         ``sknrnn._fused`` (same values and gradients, faster). False, or the midpoint
         solver, runs the step-by-step reference loop.
+    window : int
+        Observations read per step of the recursion (the encoder reads
+        ``window * input_size`` values per step).
+    bidirectional : bool
+        Whether a second SDE (``self.reverse``, its own weights) reads the windows in
+        reverse order; the decoder then reads both final states.
 
     Shape
     -----
@@ -159,7 +255,8 @@ class NoisyRNN(nn.Module):
     (None: in training mode, as skorch switches it; ``False`` gives the
     deterministic recursion without touching the module's mode, as prediction
     does, so that it is safe while other threads use the module). The output is
-    ``(batch, output_size)``.
+    ``(batch, output_size)``. ``final_state`` integrates one direction over
+    sequences that are already windowed (see ``window_sequences``).
     The fused Euler recursion takes uneven ``step_scale`` too (the reference loop
     runs only with ``fused=False`` or the midpoint solver).
     """
@@ -183,9 +280,14 @@ class NoisyRNN(nn.Module):
         linear_weight=1.0,
         init_std=None,
         fused=True,
+        window=1,
+        bidirectional=False,
     ):
         super().__init__()
         self.hidden_size = hidden_size
+        self.window = int(window)
+        self.bidirectional = bool(bidirectional)
+        self.reverse = None
         self.configure(
             noise_type=noise_type,
             noise_additive=noise_additive,
@@ -201,16 +303,29 @@ class NoisyRNN(nn.Module):
         self.fused = fused
 
         self.init_std = 0.1 / hidden_size if init_std is None else init_std
-        self.dt_init = float(dt)
+        self.dt_init = tuple(float(v) for v in dt) if isinstance(dt, (tuple, list)) else float(dt)
         self.M_A = nn.Parameter(torch.empty(hidden_size, hidden_size))
         self.M_W = nn.Parameter(torch.empty(hidden_size, hidden_size))
-        self.encoder = nn.Linear(input_size, hidden_size)
-        self.decoder = nn.Linear(hidden_size, output_size)
+        self.encoder = nn.Linear(input_size * self.window, hidden_size)
+        # (The reverse reader is built with output_size=0: no decoder of its own.)
+        self.decoder = (
+            nn.Linear(hidden_size * (2 if self.bidirectional else 1), output_size)
+            if output_size else None
+        )
         raw = torch.empty(hidden_size)
         if learn_dt:
             self.raw_dt = nn.Parameter(raw)
         else:
             self.register_buffer("raw_dt", raw)
+        if self.bidirectional:
+            # The reverse reader: the same equations, weights of its own, no decoder.
+            self.reverse = NoisyRNN(
+                input_size * self.window, hidden_size, 0, noise_type=noise_type,
+                noise_additive=noise_additive, noise_multiplicative=noise_multiplicative,
+                noise_increment=noise_increment, solver=solver, dt=dt, learn_dt=learn_dt,
+                beta=beta, gamma_a=gamma_a, gamma_w=gamma_w, linear_weight=linear_weight,
+                init_std=init_std, fused=fused,
+            )
         # Where the training noise is drawn from (a torch.Generator on the module's
         # device); torch's global generator when None. Not part of the state_dict.
         self.generator = None
@@ -230,14 +345,22 @@ class NoisyRNN(nn.Module):
         normal = lambda t: t.normal_(0.0, self.init_std, generator=generator)  # noqa: E731
         draw(self.M_A, normal)
         draw(self.M_W, normal)
-        for layer in (self.encoder, self.decoder):
+        for layer in (self.encoder, self.decoder) if self.decoder is not None else (
+            self.encoder,
+        ):
             # nn.Linear's own initialization: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
             bound = 1.0 / math.sqrt(layer.in_features) if layer.in_features else 0.0
             uniform = lambda t, b=bound: t.uniform_(-b, b, generator=generator)  # noqa: E731
             draw(layer.weight, uniform)
             draw(layer.bias, uniform)
         with torch.no_grad():
-            self.raw_dt.fill_(_inverse_softplus(self.dt_init))
+            if isinstance(self.dt_init, tuple):
+                steps = initial_steps(self.dt_init, self.hidden_size)
+                self.raw_dt.copy_(steps + torch.log(-torch.expm1(-steps)))
+            else:
+                self.raw_dt.fill_(_inverse_softplus(self.dt_init))
+        if self.reverse is not None:  # drawn after the forward reader's weights
+            self.reverse.reset_parameters(generator)
 
     def configure(
         self, *, noise_type, noise_additive, noise_multiplicative, solver, beta, gamma_a,
@@ -261,6 +384,13 @@ class NoisyRNN(nn.Module):
         self.gamma_a = gamma_a
         self.gamma_w = gamma_w
         self.linear_weight = linear_weight
+        if getattr(self, "reverse", None) is not None:
+            self.reverse.configure(
+                noise_type=noise_type, noise_additive=noise_additive,
+                noise_multiplicative=noise_multiplicative, solver=solver, beta=beta,
+                gamma_a=gamma_a, gamma_w=gamma_w, linear_weight=linear_weight,
+                noise_increment=noise_increment,
+            )
 
     # -- the pieces of the SDE -------------------------------------------------
     def hidden_matrices(self):
@@ -347,8 +477,13 @@ class NoisyRNN(nn.Module):
         """
         return self.encoder(x.transpose(0, 1)).transpose(0, 1)
 
-    def final_state(self, x, lengths=None, step_scale=None, noise=None):
-        """Integrate the SDE over the sequences and return the last valid state ``(B, N)``."""
+    def final_state(self, x, lengths=None, step_scale=None, noise=None, generator=None):
+        """Integrate the SDE over the sequences and return the last valid state ``(B, N)``.
+
+        One direction, one step per row of ``x`` (already windowed: see ``forward``);
+        the noise is drawn from ``generator`` (``self.generator`` when None).
+        """
+        generator = self.generator if generator is None else generator
         u_all = self.encode(x)
         batch, n_steps = u_all.shape[0], u_all.shape[1]
         K = self._stacked_weight()
@@ -362,19 +497,18 @@ class NoisyRNN(nn.Module):
                 self.noise_additive if noisy else 0.0,
                 self.noise_multiplicative if noisy else 0.0,
                 step_scale=step_scale,
-                generator=self.generator,
+                generator=generator,
                 increment=self.noise_increment,
             )
         h = u_all.new_zeros(batch, self.hidden_size)
         active = None
         if lengths is not None and bool((lengths < n_steps).any()):
-            steps = torch.arange(n_steps, device=u_all.device)
-            active = (steps[None, :] < lengths[:, None]).unsqueeze(-1).unbind(1)
+            active = observed_steps(lengths, n_steps).unsqueeze(-1).unbind(1)
         # Per-sample steps (B, T, N) for irregular sampling, else the same step throughout.
         dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
         xis = (
             noise_draws(
-                n_steps, batch, self.hidden_size, u_all, self.generator, self.noise_increment
+                n_steps, batch, self.hidden_size, u_all, generator, self.noise_increment
             ).unbind(0)
             if noisy
             else [None] * n_steps
@@ -384,5 +518,16 @@ class NoisyRNN(nn.Module):
             h = h_next if active is None else torch.where(active[k], h_next, h)
         return h
 
+    def windows(self, x, lengths=None, step_scale=None):
+        """``(x, lengths, step_scale)`` with ``window`` observations per step."""
+        return window_sequences(x, lengths, step_scale, self.window)
+
     def forward(self, x, lengths=None, step_scale=None, noise=None):
-        return self.decoder(self.final_state(x, lengths, step_scale, noise))
+        x, lengths, step_scale = self.windows(x, lengths, step_scale)
+        h = self.final_state(x, lengths, step_scale, noise)
+        if self.reverse is not None:
+            rev_x, rev_scale = reverse_sequences(x, lengths, step_scale)
+            # The same noise stream, drawn after the forward reader's.
+            h_rev = self.reverse.final_state(rev_x, lengths, rev_scale, noise, self.generator)
+            h = torch.cat([h, h_rev], dim=1)
+        return self.decoder(h)

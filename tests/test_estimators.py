@@ -285,3 +285,69 @@ def test_fewer_samples_than_batch_size_trains():
     X, y = _toy_classification(n=10)
     clf = NoisyRNNClassifier(**{**FAST, "batch_size": 256}).fit(X, y)
     assert clf.n_iter_ == FAST["max_iter"]
+
+
+# -- windows, reading both ways and time scales as estimator parameters ---------------
+def test_window_auto_targets_a_recurrence_length(monkeypatch):
+    from sknrnn import _base
+
+    X, y = _toy_classification(n=40, T=12)
+    monkeypatch.setattr(_base, "_AUTO_WINDOW_STEPS", 5)
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
+    assert clf.window_ == 3  # ceil(12 / 5)
+    assert clf.module_.encoder.in_features == 3
+    monkeypatch.setattr(_base, "_AUTO_WINDOW_STEPS", 128)
+    assert NoisyRNNClassifier(hidden_size=4, max_iter=2).fit(X, y).window_ == 1
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, window=4).fit(X[..., None], y)
+    assert clf.window_ == 4 and clf.module_.encoder.in_features == 4
+
+
+def test_dt_auto_spreads_the_steps_over_the_recurrence_length():
+    X, y = _toy_classification(n=40, T=12)
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, window=3, learn_dt=False).fit(X, y)
+    steps = clf.module_.step_size().detach().double().numpy()
+    np.testing.assert_allclose([steps.min(), steps.max()], [1 / 4, 1.0], rtol=1e-5)
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, dt=(0.01, 0.5), learn_dt=False,
+                             bidirectional=True).fit(X, y)
+    for reader in (clf.module_, clf.module_.reverse):
+        steps = reader.step_size().detach().double().numpy()
+        np.testing.assert_allclose([steps.min(), steps.max()], [0.01, 0.5], rtol=1e-5)
+
+
+@pytest.mark.parametrize("dt", [(0.5, 0.1), (0.1,), (0.0, 1.0), (0.1, float("nan"))])
+def test_a_bad_dt_range_says_what_a_range_is(dt):
+    X, y = _toy_classification(n=20)
+    with pytest.raises(ValueError, match=r"\(dt_min, dt_max\) range"):
+        NoisyRNNClassifier(hidden_size=4, max_iter=1, dt=dt).fit(X, y)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_one_way_or_both_ways_learn_a_shape_late_in_a_long_series(bidirectional):
+    """The class is the sign of a bump in the last fifth of 300 steps of noise."""
+    rng = np.random.RandomState(0)
+    y = rng.randint(2, size=120)
+    X = 0.5 * rng.normal(size=(120, 300))
+    X[:, 250:270] += np.where(y[:, None] == 1, 2.0, -2.0)
+    clf = NoisyRNNClassifier(hidden_size=16, max_iter=30, bidirectional=bidirectional,
+                             random_state=0).fit(X[:80], y[:80])
+    assert clf.window_ == 3
+    assert clf.score(X[80:], y[80:]) >= 0.9
+
+
+@pytest.mark.parametrize("param, value", [("window", 2), ("bidirectional", False)])
+def test_window_and_bidirectional_cannot_change_on_a_fitted_model(param, value):
+    X, y = _toy_classification(n=40, T=12)
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, warm_start=True, window=1).fit(X, y)
+    clf.set_params(**{param: value})
+    with pytest.raises(ValueError, match=f"{param} changed since"):
+        clf.fit(X, y)
+
+
+def test_grid_search_over_window_and_bidirectional():
+    X, y = _toy_classification(n=60, T=12)
+    search = GridSearchCV(
+        NoisyRNNClassifier(hidden_size=8, max_iter=5, random_state=0),
+        {"window": [1, 3], "bidirectional": [False, True]}, cv=2,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_.window_ == search.best_params_["window"]

@@ -68,3 +68,19 @@ def test_too_large_validation_fraction_advises_a_smaller_one(data):
     with pytest.raises(ValueError, match="a larger validation_fraction"):
         NoisyRNNClassifier(hidden_size=4, max_iter=2, early_stopping=True,
                            validation_fraction=0.01).fit(X[:10], y[:10])
+
+
+def test_models_saved_by_0_3_load_predict_identically_and_train_on():
+    """Fitted and saved by sknrnn 0.3 (one step per observation, read one way)."""
+    from pathlib import Path
+
+    here = Path(__file__).parent / "data"
+    models = joblib.load(here / "models_0.3.joblib")
+    expected = np.load(here / "models_0.3_outputs.npz")
+    clf, reg = models["classifier"], models["regressor"]
+    np.testing.assert_array_equal(clf.predict_proba(expected["X"]), expected["proba"])
+    np.testing.assert_array_equal(reg.predict(expected["X"]), expected["pred"])
+    assert (clf.window, clf.bidirectional, clf.window_) == (1, False, 1)
+    assert clf.module_.reverse is None
+    clf.set_params(warm_start=True, max_iter=2).fit(expected["X"], expected["proba"].argmax(1))
+    assert clf.n_iter_ == 5

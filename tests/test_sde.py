@@ -249,3 +249,83 @@ def test_lipschitz_matrix_is_the_formula_bit_for_bit_with_its_gradient(beta):
     (grad,) = torch.autograd.grad((out * w).sum(), M)
     (grad_formula,) = torch.autograd.grad((formula * w).sum(), M)
     torch.testing.assert_close(grad, grad_formula)
+
+
+# -- windows, reading both ways, a range of time scales ------------------------------
+from sknrnn._sde import initial_steps, reverse_sequences, window_sequences  # noqa: E402
+
+
+def test_windows_group_consecutive_observations_and_count_windows():
+    x = torch.arange(2 * 7 * 2, dtype=torch.float32).reshape(2, 7, 2)
+    lengths = torch.tensor([7, 4])
+    xw, lw, sw = window_sequences(x, lengths, None, 3)
+    assert xw.shape == (2, 3, 6)
+    torch.testing.assert_close(xw[0, 0], x[0, :3].reshape(-1))
+    torch.testing.assert_close(xw[0, 2], torch.cat([x[0, 6], torch.zeros(4)]))  # partial window
+    assert lw.tolist() == [3, 2]
+    # steps past a sequence's end are zeros in its windows
+    torch.testing.assert_close(xw[1, 1], torch.cat([x[1, 3], torch.zeros(4)]))
+    assert sw is None
+    assert window_sequences(x, lengths, None, 1)[0] is x
+
+
+def test_window_step_scale_is_the_mean_of_its_observations():
+    x = torch.zeros(1, 5, 1)
+    scale = torch.tensor([[1.0, 3.0, 2.0, 4.0, 9.0]])
+    _, _, sw = window_sequences(x, torch.tensor([4]), scale, 2)
+    torch.testing.assert_close(sw, torch.tensor([[2.0, 3.0, 1.0]]))
+
+
+def test_reverse_reads_each_sequence_from_its_last_valid_step():
+    x = torch.arange(10.0).reshape(2, 5, 1)
+    lengths = torch.tensor([5, 3])
+    rev, _ = reverse_sequences(x, lengths, None)
+    assert rev[0, :, 0].tolist() == [4.0, 3.0, 2.0, 1.0, 0.0]
+    assert rev[1, :3, 0].tolist() == [7.0, 6.0, 5.0]
+    r = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0]])
+    _, rev_r = reverse_sequences(torch.zeros(1, 5, 1), torch.tensor([5]), r)
+    # the reversed step that reads observation k spans the time to observation k + 1
+    assert rev_r[0].tolist() == [1.0, 5.0, 4.0, 3.0, 2.0]
+
+
+def test_initial_steps_spread_geometrically_over_a_range():
+    steps = initial_steps((0.01, 1.0), 5)
+    torch.testing.assert_close(steps, torch.tensor([0.01, 10 ** -1.5, 0.1, 10 ** -0.5, 1.0],
+                                                   dtype=torch.float64))
+    assert initial_steps(0.2, 3).tolist() == [0.2, 0.2, 0.2]
+    m = NoisyRNN(1, 4, 1, dt=(0.01, 1.0))
+    torch.testing.assert_close(m.step_size().double(), initial_steps((0.01, 1.0), 4),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_bidirectional_window_module_is_padding_invariant_and_trains_both_readers():
+    torch.manual_seed(0)
+    m = NoisyRNN(2, 6, 3, window=3, bidirectional=True, dt=(0.05, 1.0), noise_type="mixed",
+                 noise_additive=0.1, noise_multiplicative=0.1)
+    assert m.encoder.in_features == 6 and m.decoder.in_features == 12
+    assert m.reverse.encoder.in_features == 6 and m.reverse.decoder is None
+    x, lengths = torch.randn(3, 8, 2), torch.tensor([8, 5, 2])
+    m(x, lengths).sum().backward()
+    assert m.reverse.M_W.grad.abs().sum() > 0 and m.M_W.grad.abs().sum() > 0
+    m.eval()
+    garbage = x.clone()
+    garbage[1, 5:], garbage[2, 2:] = 50.0, -7.0
+    torch.testing.assert_close(m(garbage, lengths), m(x, lengths))
+    # a sequence alone gives what it gives in a batch
+    torch.testing.assert_close(m(x[1:2, :5], lengths[1:2]), m(x, lengths)[1:2])
+
+
+def test_bidirectional_reads_the_reversed_sequence():
+    """The reverse reader's final state is the forward recursion of the reversed series."""
+    torch.manual_seed(1)
+    m = NoisyRNN(1, 4, 2, bidirectional=True).eval()
+    x = torch.randn(2, 6, 1)
+    h = torch.cat([m.final_state(x), m.reverse.final_state(x.flip(1))], dim=1)
+    torch.testing.assert_close(m(x), m.decoder(h))
+
+
+def test_reverse_reader_follows_configure():
+    m = NoisyRNN(1, 4, 2, bidirectional=True)
+    m.configure(noise_type="additive", noise_additive=0.3, noise_multiplicative=0.0,
+                solver="midpoint", beta=0.5, gamma_a=0.1, gamma_w=0.1, linear_weight=0.5)
+    assert (m.reverse.noise_additive, m.reverse.solver, m.reverse.beta) == (0.3, "midpoint", 0.5)
