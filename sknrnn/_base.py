@@ -234,6 +234,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "dt": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), tuple, list],
         "window": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "bidirectional": ["boolean"],
+        "augment": [Interval(Real, 0, 0.5, closed="left")],
         "learn_dt": ["boolean"],
         "beta": [Interval(Real, 0, 1, closed="both")],
         "gamma": [Interval(Real, 0, None, closed="left")],
@@ -266,6 +267,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         learn_dt=True,
         window="auto",
         bidirectional=True,
+        augment=0.0,
         beta=0.75,
         gamma=0.001,
         linear_weight=1.0,
@@ -293,6 +295,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.learn_dt = learn_dt
         self.window = window
         self.bidirectional = bidirectional
+        self.augment = augment
         self.beta = beta
         self.gamma = gamma
         self.linear_weight = linear_weight
@@ -395,6 +398,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             linear_weight=self.linear_weight,
             window=window,
             bidirectional=bool(self.bidirectional),
+            augment=float(self.augment),
         )
         self.window_ = window
         # Built on the meta device (nothing drawn), then initialized from the
@@ -719,7 +723,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     # Parameters of the module's equations, changed in place on the fitted module.
     _MODULE_PARAMS = (
         "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",
-        "linear_weight",
+        "linear_weight", "augment",
     )
     # Parameters of the training loop's callbacks, rebuilt when one of them changes.
     # (max_iter and batch_size need nothing rebuilt: every call plans its own budget.)
@@ -762,6 +766,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 noise_increment=self.noise_increment, solver=self.solver, beta=self.beta,
                 gamma_a=self.gamma, gamma_w=self.gamma, linear_weight=self.linear_weight,
             )
+            self._module_kwargs["augment"] = float(self.augment)
+            net.module_.augment = float(self.augment)
             net.module_.configure(**{
                 key: self._module_kwargs[key]
                 for key in ("noise_type", "noise_additive", "noise_multiplicative",
@@ -879,9 +885,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # Saved by 0.3 and before: one observation per step, read one way.
         state.setdefault("window", 1)
         state.setdefault("bidirectional", False)
+        state.setdefault("augment", 0.0)
         if module_state is not None:
             state.setdefault("window_", 1)
-            for key, value in (("window", 1), ("bidirectional", False)):
+            for key, value in (("window", 1), ("bidirectional", False), ("augment", 0.0)):
                 state.get("_built_params", {}).setdefault(key, value)
         super().__setstate__(state)
         if module_state is not None:

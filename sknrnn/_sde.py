@@ -50,6 +50,13 @@ Reading both ways (``bidirectional``): a second SDE with its own ``A``, ``W``,
 last valid window first), and the decoder reads both final states,
 ``y = V [h_fwd; h_bwd] + c``.
 
+Augmentation (``augment = a``, training only, like the noise): before the windows
+are formed, each training sequence of ``L`` observations is cropped by up to
+``floor(a L)`` observations at each end (a random shift of the shape in time),
+scaled by ``1 + a e`` and jittered, ``x~_k = (1 + a e) x_{k+s} + a z_k`` with
+``e, z_k ~ N(0, 1)``: a training set of a few hundred series then stops being
+memorized by the readout. ``a = 0`` leaves the input as it is.
+
 Time scales: ``dt`` may be a range ``(dt_min, dt_max)``; the per-unit steps then
 start spread geometrically over it (unit ``i`` of ``N`` at
 ``dt_min (dt_max / dt_min)^(i / (N - 1))``), so that some units integrate over the
@@ -181,6 +188,31 @@ def window_sequences(x, lengths, step_scale, window):
     return x, lengths, step_scale
 
 
+def augment_sequences(x, lengths, step_scale, level, generator=None):
+    """Randomly cropped, scaled and jittered copies of the sequences (see the module doc).
+
+    Returns ``(x, lengths, step_scale)``; ``lengths`` is never None on the way out.
+    """
+    batch, n_steps, channels = x.shape
+    kw = dict(device=x.device, generator=generator)
+    if lengths is None:
+        lengths = torch.full((batch,), n_steps, dtype=torch.long, device=x.device)
+    most = torch.floor(level * lengths.to(torch.float64)).to(torch.long)
+    # Offsets uniform in 0..most at each end, drawn as floor(u * (most + 1)).
+    start = torch.floor(torch.rand(batch, dtype=torch.float64, **kw) * (most + 1)).to(torch.long)
+    cut = torch.floor(torch.rand(batch, dtype=torch.float64, **kw) * (most + 1)).to(torch.long)
+    new_lengths = (lengths - start - cut).clamp_min(1)
+    k = torch.arange(n_steps, device=x.device)[None, :]
+    index = (k + start[:, None]).clamp_max(n_steps - 1)
+    x = x.gather(1, index.unsqueeze(-1).expand(-1, -1, channels))
+    if step_scale is not None:
+        step_scale = step_scale.gather(1, index)
+    gain = 1.0 + level * torch.randn(batch, 1, 1, dtype=x.dtype, **kw)
+    x = gain * x + level * torch.randn(x.shape, dtype=x.dtype, **kw)
+    x = x * observed_steps(new_lengths, n_steps).unsqueeze(-1).to(x.dtype)
+    return x, new_lengths, step_scale
+
+
 def reverse_sequences(x, lengths, step_scale):
     """Each sequence read from its last valid step to its first (padding stays at the end).
 
@@ -244,6 +276,8 @@ class NoisyRNN(nn.Module):
     bidirectional : bool
         Whether a second SDE (``self.reverse``, its own weights) reads the windows in
         reverse order; the decoder then reads both final states.
+    augment : float
+        Strength of the training-time crop, scaling and jitter of the input (0: none).
 
     Shape
     -----
@@ -282,11 +316,13 @@ class NoisyRNN(nn.Module):
         fused=True,
         window=1,
         bidirectional=False,
+        augment=0.0,
     ):
         super().__init__()
         self.hidden_size = hidden_size
         self.window = int(window)
         self.bidirectional = bool(bidirectional)
+        self.augment = float(augment)
         self.reverse = None
         self.configure(
             noise_type=noise_type,
@@ -523,6 +559,10 @@ class NoisyRNN(nn.Module):
         return window_sequences(x, lengths, step_scale, self.window)
 
     def forward(self, x, lengths=None, step_scale=None, noise=None):
+        if self.augment > 0 and (self.training if noise is None else noise):
+            x, lengths, step_scale = augment_sequences(
+                x, lengths, step_scale, self.augment, self.generator
+            )
         x, lengths, step_scale = self.windows(x, lengths, step_scale)
         h = self.final_state(x, lengths, step_scale, noise)
         if self.reverse is not None:

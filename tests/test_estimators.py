@@ -351,3 +351,16 @@ def test_grid_search_over_window_and_bidirectional():
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_estimator_.window_ == search.best_params_["window"]
+
+
+def test_augment_is_reproducible_changes_the_fit_and_can_change_on_continued_training():
+    X, y = _toy_classification(n=40, T=12)
+    a = NoisyRNNClassifier(hidden_size=4, max_iter=3, augment=0.1, random_state=0).fit(X, y)
+    b = NoisyRNNClassifier(hidden_size=4, max_iter=3, augment=0.1, random_state=0).fit(X, y)
+    plain = NoisyRNNClassifier(hidden_size=4, max_iter=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.array_equal(a.predict_proba(X), plain.predict_proba(X))
+    a.set_params(warm_start=True, augment=0.0).fit(X, y)
+    assert a.module_.augment == 0.0
+    with pytest.raises(InvalidParameterError, match="augment"):
+        NoisyRNNClassifier(augment=0.7).fit(X, y)

@@ -329,3 +329,24 @@ def test_reverse_reader_follows_configure():
     m.configure(noise_type="additive", noise_additive=0.3, noise_multiplicative=0.0,
                 solver="midpoint", beta=0.5, gamma_a=0.1, gamma_w=0.1, linear_weight=0.5)
     assert (m.reverse.noise_additive, m.reverse.solver, m.reverse.beta) == (0.3, "midpoint", 0.5)
+
+
+def test_augmentation_crops_scales_and_jitters_in_training_only():
+    from sknrnn._sde import augment_sequences
+
+    x = torch.ones(4, 50, 2)
+    lengths = torch.tensor([50, 50, 30, 10])
+    g = torch.Generator().manual_seed(0)
+    aug, new_lengths, _ = augment_sequences(x, lengths, None, 0.2, g)
+    assert (new_lengths <= lengths).all() and (new_lengths >= lengths - 2 * (0.2 * lengths).floor()).all()
+    assert (aug[torch.arange(50)[None, :] >= new_lengths[:, None]] == 0).all()  # padding stays 0
+    assert not torch.equal(aug[0, :40], x[0, :40])
+    same, _, _ = augment_sequences(x, lengths, None, 0.2, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(same, aug)  # drawn from the generator given
+    m = NoisyRNN(2, 4, 2, augment=0.2)
+    m.eval()
+    torch.testing.assert_close(m(x, lengths), m(x, lengths))  # prediction: no augmentation
+    m.train()
+    m.generator = torch.Generator().manual_seed(1)
+    assert not torch.equal(m(x, lengths), m(x, lengths))
+    assert not torch.equal(m(x, lengths, noise=False), m(x, lengths))
