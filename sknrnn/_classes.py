@@ -49,14 +49,35 @@ _PARAMS_DOC = """
         Integrator: Euler-Maruyama, or the explicit midpoint rule for the drift
         (two drift evaluations a step, the noise term unchanged).
 
-    dt : float or "auto", default="auto"
-        Initial integration step, the same for every hidden unit. ``"auto"``
-        takes ``min(1, 64 / n_timesteps)``: the sequence spans about 64 units
-        of time, whatever its length (chosen by measurement on digits, GunPoint
-        and ItalyPowerDemand).
+    dt : float, (float, float) or "auto", default="auto"
+        Initial integration step per hidden unit: a float gives every unit that
+        step; a ``(dt_min, dt_max)`` range spreads the units' steps geometrically
+        over it, so that some units integrate over the whole sequence and others
+        over a few steps. ``"auto"`` is the range ``(1 / S, 1)`` for a recurrence
+        of ``S`` steps (``S = ceil(n_timesteps / window_)``).
 
     learn_dt : bool, default=True
         Train the per-unit step (kept strictly positive by a softplus).
+
+    window : int or "auto", default="auto"
+        Observations read per step of the recurrence: each step reads a window
+        of ``window`` consecutive observations through a learned projection,
+        so a series of ``T`` steps is integrated in ``ceil(T / window)`` steps
+        (faster, and easier to train over long series). ``"auto"`` takes
+        ``ceil(n_timesteps / 128)``: one observation per step up to 128
+        steps, windows beyond. The value used is ``window_``.
+
+    bidirectional : bool, default=True
+        Read each sequence both ways: a second SDE, with weights of its own,
+        reads the windows from the last to the first, and the decoder reads
+        both final states (twice the cost of one way).
+
+    augment : float in [0, 0.5), default=0.0
+        Training-time augmentation of the input: each training sequence is
+        cropped by up to this fraction of its length at each end, scaled by
+        ``1 + augment * e`` and jittered by ``augment * z`` (``e``, ``z``
+        standard normal, in the units of the standardized input), freshly at
+        every epoch and never at prediction. 0 disables it.
 
     beta : float, default=0.75
         Lipschitz parametrization of the hidden matrices, from symmetric (0) to
@@ -143,6 +164,10 @@ _ATTRS_DOC = """
 
     n_channels_in_ : int
         Number of channels of the sequences seen in fit.
+
+    window_ : int
+        Observations read per step of the recurrence (``window``, or the
+        ``"auto"`` rule on the length seen in fit).
 
     time_step_ : float or None
         Median spacing of the observation times given to fit (the unit of the
