@@ -85,7 +85,11 @@ _PARAMS_DOC = """
         Learning rate of the Adam optimizer.
 
     lr_schedule : {"cosine", "constant"}, default="cosine"
-        Learning-rate schedule over the epochs that the first fit plans.
+        Learning-rate schedule of each ``fit``: ``"cosine"`` starts at
+        ``learning_rate_init`` and anneals to 0 over the epochs that the call
+        plans (``max_iter``, or the "auto" budget); ``"constant"`` trains at
+        ``learning_rate_init``. A warm-start ``fit`` runs a schedule of its own
+        in the same way, from the rate set now (Adam's moments are kept).
         ``partial_fit`` trains at the constant ``learning_rate_init``.
 
     clip_grad_norm : float or None, default=1.0
@@ -95,7 +99,9 @@ _PARAMS_DOC = """
         Hold out ``validation_fraction`` of the training data (stratified for
         classification), stop when the validation loss has not improved by
         ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch.
-        ``partial_fit`` never holds out a validation set.
+        Applies to every ``fit``, a warm-start one included (also when
+        ``partial_fit`` trained the model first); ``partial_fit`` never holds
+        out a validation set.
 
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
@@ -121,8 +127,10 @@ _PARAMS_DOC = """
         machine.
 
     warm_start : bool, default=False
-        When True, ``fit`` on a fitted model goes on from its weights for
-        ``max_iter`` more epochs instead of starting anew.
+        When True, ``fit`` on a fitted model goes on from its weights instead
+        of starting anew: a new fit from the fitted weights, for ``max_iter``
+        more epochs, with its own learning-rate schedule (see
+        ``lr_schedule``) and, with ``early_stopping``, its own validation set.
 
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``), or
@@ -316,8 +324,43 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             X, y, classes=classes, sample_weight=sample_weight, times=times
         )
 
+    def _check_class_weight(self):
+        """Refuse class weights that are not finite and non-negative, or all zero."""
+        if not isinstance(self.class_weight, dict):
+            return
+        bad = {}
+        for label, weight in self.class_weight.items():
+            try:
+                value = float(weight)
+            except (TypeError, ValueError):
+                value = np.nan
+            if not (np.isfinite(value) and value >= 0):
+                bad[label] = weight
+        if bad:
+            raise ValueError(
+                "class_weight must map each class to a finite, non-negative weight (as "
+                f"sample_weight must be); got {bad!r}. A weight of 0 leaves a class out of "
+                "the loss."
+            )
+        if self.class_weight and not any(float(w) > 0 for w in self.class_weight.values()):
+            raise ValueError(
+                f"class_weight gives every class weight 0 ({self.class_weight!r}): give at "
+                "least two classes a positive weight."
+            )
+
     def _sample_weight(self, sample_weight, targets, *, reset, incremental):
         weights = sample_weight
+        self._check_class_weight()
+        if isinstance(self.class_weight, str) and not reset and not incremental:
+            # A warm-start fit may lack some fitted classes: "balanced" over the classes
+            # present (n_samples / (n_present * count)); an absent class has no sequence
+            # to weigh.
+            present = np.unique(targets)
+            per_class = np.zeros(len(self.classes_))
+            per_class[present] = compute_class_weight(
+                "balanced", classes=present, y=targets
+            )
+            return weights * per_class[targets]
         if self.class_weight is not None:
             if incremental and isinstance(self.class_weight, str):
                 raise ValueError(

@@ -188,3 +188,80 @@ def test_fit_predict_on_any_valid_input(data, noise_type, noise_level, solver):
     np.testing.assert_array_equal(found, lengths)
     reg = NoisyRNNRegressor(hidden_size=4, max_iter=1, random_state=0).fit(X, lengths.astype(float))
     assert reg.predict(X).shape == (len(X),)
+
+
+# -- a training call that fails before training starts changes nothing ---------------
+def _snapshot(model, X):
+    predict = model.predict_proba if hasattr(model, "classes_") else model.predict
+    return dict(
+        output=predict(X), net=model.net_, n_iter=model.n_iter_,
+        weights={k: v.clone() for k, v in model.module_.state_dict().items()},
+        attrs={key: value for key, value in vars(model).items() if key.endswith("_")
+               or key in ("_x_mean", "_x_scale", "_y_mean", "_y_scale", "_seed",
+                          "_schedule_epochs", "_validation")},
+    )
+
+
+def _assert_same(before, after):
+    np.testing.assert_array_equal(after["output"], before["output"])
+    assert after["net"] is before["net"] and after["n_iter"] == before["n_iter"]
+    for key, value in before["weights"].items():
+        assert (after["weights"][key] == value).all()
+    assert after["attrs"].keys() == before["attrs"].keys()
+    for key, value in before["attrs"].items():
+        np.testing.assert_array_equal(np.asarray(after["attrs"][key], dtype=object),
+                                      np.asarray(value, dtype=object), err_msg=key)
+
+
+X60 = np.random.RandomState(1).normal(size=(60, 12))
+Y60 = np.arange(60) % 2
+# (name, params set before the call, call, message): each raises before training starts.
+FAILED_CALLS = [
+    ("one class in a refit", {}, lambda m: m.fit(X60 * 100 + 7, np.zeros(60)), "one class"),
+    ("early-stopping split of a refit", {"early_stopping": True, "validation_fraction": 0.01},
+     lambda m: m.fit(X60[:10, :5] * 3, Y60[:10]), "too few for a validation set"),
+    ("early-stopping split of a warm start",
+     {"warm_start": True, "early_stopping": True, "validation_fraction": 0.01},
+     lambda m: m.fit(X60[:10], Y60[:10]), "too few for a validation set"),
+    ("times of a refit", {}, lambda m: m.fit(X60 * 5, Y60, times=np.ones((60, 3))),
+     "times has shape"),
+    ("class_weight of a refit", {"class_weight": {0: -1.0, 1: 1.0}},
+     lambda m: m.fit(X60[:, :4] * 3, Y60), "class_weight"),
+    ("labels of a partial_fit", {}, lambda m: m.partial_fit(X60, Y60 + 5), "not seen in fit"),
+    ("hidden_size of a warm start", {"warm_start": True, "hidden_size": 4},
+     lambda m: m.fit(X60, Y60), "hidden_size changed"),
+]
+
+
+@pytest.mark.parametrize("name, params, call, message", FAILED_CALLS,
+                         ids=[case[0] for case in FAILED_CALLS])
+def test_a_call_that_fails_before_training_leaves_the_model_as_it_was(name, params, call,
+                                                                      message):
+    """classes_, the input statistics, n_features_in_, times... were overwritten before."""
+    model = NoisyRNNClassifier(**FAST).fit(X60, Y60)
+    before = _snapshot(model, X60)
+    model.set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        call(model)
+    _assert_same(before, _snapshot(model, X60))
+    model.set_params(**{key: NoisyRNNClassifier().get_params()[key] for key in params})
+    model.set_params(hidden_size=FAST["hidden_size"]).partial_fit(X60, Y60)  # still trains
+    assert model.n_iter_ == FAST["max_iter"] + 1
+
+
+def test_a_failed_regressor_refit_keeps_its_target_scaling():
+    y = X60.mean(axis=1) * 50 + 3
+    model = NoisyRNNRegressor(**FAST).fit(X60, y)
+    before = _snapshot(model, X60)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(X60[:, :7] * 9, _with(y, ((2,), np.nan)))
+    _assert_same(before, _snapshot(model, X60))
+
+
+def test_a_failed_first_partial_fit_leaves_the_model_unfitted():
+    model = NoisyRNNClassifier(**FAST)
+    with pytest.raises(ValueError, match="one class"):
+        model.partial_fit(X60, np.zeros(60))
+    assert not any(key.endswith("_") for key in vars(model))
+    with pytest.raises(NotFittedError):
+        model.predict(X60)
