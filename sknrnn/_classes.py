@@ -250,9 +250,11 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     class_weight : dict, "balanced" or None, default=None
         Weight of each class in the loss, multiplying ``sample_weight`` there
         (the standardization of X stays weighted by ``sample_weight`` alone):
-        ``{label: weight}`` (classes left out weigh 1), ``"balanced"`` for
-        ``n_samples / (n_classes * np.bincount(y))`` from the y given to
-        ``fit``, or None for equal weights. ``partial_fit`` takes a dict or
+        ``{label: weight}`` (finite and non-negative, not all 0; classes left
+        out weigh 1), ``"balanced"`` for ``n_samples / (n_classes *
+        np.bincount(y))`` from the y given to ``fit`` (a warm-start ``fit``
+        balances the classes present in its y; an absent class has no sequence
+        to weigh), or None for equal weights. ``partial_fit`` takes a dict or
         None (compute balanced weights once with
         ``sklearn.utils.class_weight.compute_class_weight`` and pass them).
 
