@@ -119,7 +119,11 @@ _PARAMS_DOC = """
         gives the same model on the CPU.
 
     verbose : int, default=0
-        1 prints one line per epoch (skorch's log); 0 is silent.
+        0 is silent; 1 draws a progress bar over the epochs that each training
+        call plans, with the last training (and validation) loss (tqdm: a
+        widget in a notebook, on stderr in a terminal); 2 or more prints one
+        line per epoch (skorch's log table, on stdout), and the epoch at which
+        early stopping stops.
 
     device : str, default="auto"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... ``"auto"`` uses

@@ -265,3 +265,42 @@ def test_a_failed_first_partial_fit_leaves_the_model_unfitted():
     assert not any(key.endswith("_") for key in vars(model))
     with pytest.raises(NotFittedError):
         model.predict(X60)
+
+
+def test_divergence_names_gamma_when_the_damping_overshoots():
+    """The message advised lowering dt or learning_rate_init, or setting clip_grad_norm."""
+    rng = np.random.RandomState(0)
+    y = rng.randint(2, size=60)
+    X = rng.normal(size=(60, 12)) + y[:, None]
+    with pytest.raises(FloatingPointError, match=r"gamma=1e\+06 times .* dt=1 .* lower gamma"):
+        NoisyRNNClassifier(hidden_size=16, max_iter=3, gamma=1e6, random_state=0).fit(X, y)
+
+
+def test_divergence_advises_clipping_only_when_it_is_off():
+    params = dict(hidden_size=8, max_iter=20, learning_rate_init=1e12, random_state=0)
+    X, y = X_OK * 1e3, RNG.normal(size=24)
+    with pytest.raises(FloatingPointError, match="learning_rate_init") as excinfo:
+        NoisyRNNRegressor(**params).fit(X, y)  # clip_grad_norm=1.0 is set
+    assert "clip_grad_norm" not in str(excinfo.value)
+    with pytest.raises(FloatingPointError, match="or set clip_grad_norm"):
+        NoisyRNNRegressor(**params, clip_grad_norm=None).fit(X, y)
+
+
+def test_cuda_without_cuda_warns_and_trains_on_the_cpu(monkeypatch):
+    """device="cuda" trained on the CPU silently."""
+    import warnings
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match=r"device='cuda', but CUDA is not available.*CPU"):
+        clf = NoisyRNNClassifier(**FAST, device="cuda").fit(X_OK, Y_OK)
+    assert next(clf.module_.parameters()).device.type == "cpu"
+    with pytest.warns(UserWarning, match="device='cuda:1'"):
+        clf.set_params(warm_start=True, device="cuda:1").fit(X_OK, Y_OK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        NoisyRNNClassifier(**FAST, device="auto").fit(X_OK, Y_OK)
+        import pickle
+
+        pickle.loads(pickle.dumps(clf)).predict(X_OK)  # loading and predicting: no warning
