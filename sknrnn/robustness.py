@@ -220,7 +220,8 @@ def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, 
     estimator : estimator object
         A fitted estimator or Pipeline. Any scikit-learn estimator works with
         the random perturbations; ``"fgsm"`` and ``"pgd"`` need a sknrnn
-        estimator (or a Pipeline ending in one with ``"passthrough"`` steps).
+        estimator (or a Pipeline ending in one with ``"passthrough"`` steps, or
+        a fitted search, e.g. GridSearchCV, whose ``best_estimator_`` is one).
     X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         Test sequences.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
