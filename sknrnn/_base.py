@@ -44,10 +44,11 @@ _AUTO_EPOCHS = (10, 1000)
 class _StopOnNonFiniteLoss(Callback):
     """Stop training with a clear error as soon as the training loss is NaN or inf.
 
-    The error names the likely cause, read from the net as it trained: a damping
-    ``gamma`` so large that the explicit step overshoots (``gamma * dt > 2``), a
-    step ``dt`` above 1, or else the learning rate (and gradient clipping when it
-    is off). The weights are left as the diverging step made them.
+    The error names the likely cause, read from the net as it trained: a step
+    ``dt`` above 1, a damping ``gamma`` so large that the explicit step
+    overshoots (``gamma * dt > 2``), or else the learning rate (and gradient
+    clipping when it is off). The weights are left as the diverging step made
+    them.
     """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
@@ -71,17 +72,16 @@ def _divergence_cause(net):
     gamma = max(float(getattr(module, "gamma_a", 0.0)), float(getattr(module, "gamma_w", 0.0)))
     lr = net.optimizer_.param_groups[0]["lr"]
     clipped = any(isinstance(cb, GradientNormClipping) for _, cb in net.callbacks_)
+    if dt > 1:
+        return (
+            f"The integration step dt is {dt:.3g} at most (steps much above 1 make the "
+            "recursion explode): lower dt (\"auto\" keeps it at most 1)."
+        )
     if gamma * dt > 2:
         return (
             f"The damping gamma={gamma:.3g} times the integration step dt={dt:.3g} is "
             f"{gamma * dt:.3g}, above 2, where each explicit step overshoots and the "
-            "recursion explodes: lower gamma (the default is 0.001) or dt."
-        )
-    if dt > 1:
-        return (
-            f"The integration step dt is {dt:.3g} (steps much above 1 make the recursion "
-            "explode): lower dt, or learning_rate_init "
-            f"(the rate was {lr:.3g})."
+            "recursion explodes: lower gamma (the default is 0.001)."
         )
     return (
         f"The learning rate was {lr:.3g}: lower learning_rate_init"

@@ -272,7 +272,7 @@ def test_divergence_names_gamma_when_the_damping_overshoots():
     rng = np.random.RandomState(0)
     y = rng.randint(2, size=60)
     X = rng.normal(size=(60, 12)) + y[:, None]
-    with pytest.raises(FloatingPointError, match=r"gamma=1e\+06 times .* dt=1 .* lower gamma"):
+    with pytest.raises(FloatingPointError, match=r"gamma=1e\+06 times .* dt=1 is .* lower gamma"):
         NoisyRNNClassifier(hidden_size=16, max_iter=3, gamma=1e6, random_state=0).fit(X, y)
 
 
