@@ -8,6 +8,7 @@ streams predictions in batches.
 
 import math
 import sys
+import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -46,23 +47,51 @@ _AUTO_DT_RANGE = True
 
 
 class _StopOnNonFiniteLoss(Callback):
-    """Stop training with a clear error as soon as the training loss is NaN or inf."""
+    """Stop training with a clear error as soon as the training loss is NaN or inf.
+
+    The error names the likely cause, read from the net as it trained: a step
+    ``dt`` above 1, a damping ``gamma`` so large that the explicit step
+    overshoots (``gamma * dt > 2``), or else the learning rate (and gradient
+    clipping when it is off). The weights are left as the diverging step made
+    them.
+    """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         if training and loss is not None and not torch.isfinite(loss).all():
-            with torch.no_grad():
-                dt = float(net.module_.step_size().max())
             raise FloatingPointError(
                 f"The training loss became {loss.item()} in epoch {len(net.history)}: "
-                f"training diverged. The integration step dt is {dt:.3g} at most"
-                + (
-                    " (steps much above 1 make the recursion explode): lower dt"
-                    if dt > 1
-                    else ": lower dt"
-                )
-                + " or learning_rate_init, or set clip_grad_norm (X and y are standardized "
-                "inside, so their units are not the cause)."
+                f"training diverged. {_divergence_cause(net)} The model keeps the weights "
+                "of the diverging step (not finite): fit anew after the change (X and y are "
+                "standardized inside, so their units are not the cause)."
             )
+
+
+def _divergence_cause(net):
+    """The likely cause of a diverging fit, and what to change, in one sentence."""
+    module = net.module_
+    dt = float(getattr(module, "dt_init", 0.0))  # the learned step may be NaN by now
+    with torch.no_grad():
+        learned = float(module.step_size().max())
+    if math.isfinite(learned):
+        dt = max(dt, learned)
+    gamma = max(float(getattr(module, "gamma_a", 0.0)), float(getattr(module, "gamma_w", 0.0)))
+    lr = net.optimizer_.param_groups[0]["lr"]
+    clipped = any(isinstance(cb, GradientNormClipping) for _, cb in net.callbacks_)
+    if dt > 1:
+        return (
+            f"The integration step dt is {dt:.3g} at most (steps much above 1 make the "
+            "recursion explode): lower dt (\"auto\" keeps it at most 1)."
+        )
+    if gamma * dt > 2:
+        return (
+            f"The damping gamma={gamma:.3g} times the integration step dt={dt:.3g} is "
+            f"{gamma * dt:.3g}, above 2, where each explicit step overshoots and the "
+            "recursion explodes: lower gamma (the default is 0.001)."
+        )
+    return (
+        f"The learning rate was {lr:.3g}: lower learning_rate_init"
+        + ("." if clipped else ", or set clip_grad_norm (e.g. 1.0, the default).")
+    )
 
 
 class _PlainPrintLog(PrintLog):
@@ -96,6 +125,45 @@ class _EpochLog(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.log_.on_epoch_end(net, **kwargs)
+
+
+class _EpochProgress(Callback):
+    """A progress bar over the epochs that a training call plans (``verbose=1``).
+
+    tqdm's ``tqdm.auto`` draws it: a widget in a notebook (with ipywidgets), text
+    on stderr in a terminal. ``total`` is the number of epochs planned, set by the
+    estimator for each call; the bar shows the last training (and validation)
+    loss, and closes at the end of the call, an early stop included.
+    """
+
+    def __init__(self, total=None):
+        self.total = total
+
+    def initialize(self):
+        self.bar_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self._close()
+        self.bar_ = tqdm(total=self.total, unit="epoch", desc="fit", leave=True)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        losses = {key: f"{row[key]:.4g}" for key in ("train_loss", "valid_loss") if key in row}
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        if self.bar_ is not None and self.total and self.bar_.n < self.total:
+            self.bar_.set_description("fit (stopped early)", refresh=False)
+        self._close()
+
+    def _close(self):
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+        self.bar_ = None
 
 
 class _WeightedLoss:
@@ -170,7 +238,8 @@ def _is_passthrough(step):
 
 
 def final_estimator(estimator, *, caller, require_passthrough=True, hint=""):
-    """The fitted sknrnn estimator inside ``estimator`` (itself, or a Pipeline's last step).
+    """The fitted sknrnn estimator inside ``estimator``: itself, a Pipeline's last step, or
+    a fitted search's ``best_estimator_`` (GridSearchCV and the like), recursively.
 
     ``require_passthrough``: the tool feeds X to the sknrnn estimator itself, so the
     Pipeline's other steps must leave X as it is. ``hint`` ends the error for
@@ -193,10 +262,17 @@ def final_estimator(estimator, *, caller, require_passthrough=True, hint=""):
             estimator.steps[-1][1], caller=caller, require_passthrough=require_passthrough,
             hint=hint,
         )
+    if not isinstance(estimator, BaseNoisyRNN) and hasattr(estimator, "best_estimator_"):
+        # A fitted search (GridSearchCV, ...) predicts with its best_estimator_.
+        return final_estimator(
+            estimator.best_estimator_, caller=caller, require_passthrough=require_passthrough,
+            hint=hint,
+        )
     if not isinstance(estimator, BaseNoisyRNN):
         raise TypeError(
             f"{caller} needs a fitted NoisyRNNClassifier or NoisyRNNRegressor (or a Pipeline "
-            f"ending in one); got {type(estimator).__name__}.{hint}"
+            "ending in one, or a fitted search such as GridSearchCV, refit=True, whose "
+            f"best_estimator_ is one); got {type(estimator).__name__}.{hint}"
         )
     check_is_fitted(estimator)
     return estimator
@@ -205,8 +281,12 @@ def final_estimator(estimator, *, caller, require_passthrough=True, hint=""):
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
 
 
-def resolve_device(device):
-    """Map ``"auto"`` to CUDA when available, and CUDA to CPU on a machine without it."""
+def resolve_device(device, *, warn=False):
+    """Map ``"auto"`` to CUDA when available, and CUDA to CPU on a machine without it.
+
+    ``warn``: say so (a UserWarning) when CUDA was asked for and the CPU is used:
+    training calls warn; loading a model trained on CUDA does not.
+    """
     if device != "auto":
         try:
             kind = torch.device(device).type
@@ -218,6 +298,15 @@ def resolve_device(device):
                 f"'cuda' or 'cuda:1' (lower case); got {device!r}."
             )
     if device == "auto" or (str(device).startswith("cuda") and not torch.cuda.is_available()):
+        if warn and device != "auto" and not torch.cuda.is_available():
+            warnings.warn(
+                f"device={device!r}, but CUDA is not available here "
+                "(torch.cuda.is_available() is False): training on the CPU. Pass "
+                "device='cpu' or 'auto' to train on the CPU without this warning, or install "
+                "a CUDA build of torch to train on the GPU.",
+                UserWarning,
+                stacklevel=4,
+            )
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
 
@@ -383,7 +472,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # Plain settings from which the module is rebuilt when a saved model is loaded.
         self._module_kwargs = dict(
             input_size=n_channels,
-            hidden_size=self.hidden_size,
+            hidden_size=int(self.hidden_size),
             output_size=n_outputs,
             noise_type=self.noise_type,
             noise_additive=add,
@@ -425,10 +514,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             divisor, smallest, largest = _AUTO_BATCH
             batch_size = max(smallest, min(largest, n_samples // divisor))
         else:
-            batch_size = self.batch_size
+            batch_size = int(self.batch_size)  # numpy integers too
         batch_size = min(batch_size, n_samples)
         if self.max_iter != "auto":
-            return batch_size, self.max_iter
+            return batch_size, int(self.max_iter)
         steps_per_epoch = math.ceil(n_samples / batch_size)
         lo, hi = _AUTO_EPOCHS
         return batch_size, max(lo, min(hi, math.ceil(_AUTO_STEPS / steps_per_epoch)))
@@ -478,7 +567,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _callbacks(self, epochs, *, validation):
         callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
         if self.lr_schedule == "cosine":
-            callbacks.append(("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=epochs)))
+            # Each fit runs a schedule of its own (last_epoch=-1: not continued from the
+            # epochs of an earlier call), over the epochs it plans (see _restart_schedule).
+            callbacks.append(
+                ("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=epochs, last_epoch=-1))
+            )
         if self.clip_grad_norm is not None:
             callbacks.append(("clipping", GradientNormClipping(self.clip_grad_norm)))
         for i, callback in enumerate(self.callbacks or []):
@@ -486,18 +579,21 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 callbacks.append(callback)
             else:
                 callbacks.append((f"user_{i}_{type(callback).__name__}", callback))
-        if self.verbose:
+        verbose = int(self.verbose)
+        if verbose == 1:
+            callbacks.append(("progress", _EpochProgress(total=int(epochs))))
+        elif verbose >= 2:
             callbacks.append(("epoch_log", _EpochLog()))
         if validation:
             callbacks.append(
                 (
                     "early_stopping",
                     EarlyStopping(
-                        patience=self.n_iter_no_change,
+                        patience=int(self.n_iter_no_change),
                         threshold=self.tol,
                         threshold_mode="abs",
                         load_best=True,
-                        sink=print if self.verbose else _silent,
+                        sink=print if verbose >= 2 else _silent,
                     ),
                 )
             )
@@ -562,7 +658,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         With ``warm_start=True`` and a fitted model, training goes on from the
         current weights for ``max_iter`` more epochs, with the parameters as
         they are now (see ``set_params``: those that shape the weights cannot
-        change on a fitted model).
+        change on a fitted model): a new fit from the fitted weights, with its
+        own learning-rate schedule from ``learning_rate_init`` (Adam's moments
+        are kept) and, with ``early_stopping``, its own validation set. A call
+        that raises before training starts leaves a fitted model as it was.
 
         Parameters
         ----------
@@ -665,57 +764,102 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, *, epochs, reset, classes=None, incremental=False, sample_weight=None,
              times=None):
-        self._noise_levels()
-        self._check_callbacks()
-        device = resolve_device(self.device)  # checked before anything changes
-        if not reset:  # before anything changes: refuse what cannot change on a fitted model
-            changed = self._changed_params()
-        Xd = self._inputs(X, times, reset=reset, sample_weight=sample_weight)
-        X = Xd["x"]
-        weights = Xd.pop("sample_weight", None)
-        targets, n_outputs = self._prepare_targets(
-            y, reset=reset, classes=classes, sample_weight=weights
-        )
-        if len(targets) != len(X):
-            raise ValueError(
-                f"X has {len(X)} samples but y has {len(targets)}: give one target per sequence."
+        """Train: fit (``reset``), a warm-start fit, or ``partial_fit`` (``incremental``).
+
+        Everything the call needs (the checks of the parameters, X, y, the weights
+        and the times, the classes, the input statistics, the validation split and
+        the budget) is worked out before training starts, and the estimator's
+        attributes are put back as they were if any of it raises: a call that fails
+        before training leaves the fitted model exactly as it was.
+        """
+        with self._restored_on_error():
+            self._noise_levels()
+            self._check_callbacks()
+            device = resolve_device(self.device, warn=True)
+            # Refuse what cannot change on a fitted model.
+            changed = set() if reset else self._changed_params()
+            Xd = self._inputs(X, times, reset=reset, sample_weight=sample_weight)
+            X = Xd["x"]
+            weights = Xd.pop("sample_weight", None)
+            targets, n_outputs = self._prepare_targets(
+                y, reset=reset, classes=classes, sample_weight=weights
             )
-        weights = np.ones(len(X)) if weights is None else weights
-        weights = self._sample_weight(weights, targets, reset=reset, incremental=incremental)
-        Xd["sample_weight"] = (weights / weights.mean()).astype(np.float32)  # only ratios count
-        n_classes = n_outputs if hasattr(self, "classes_") else 0
-        if not reset:
-            self._apply_params(changed, targets, n_classes, incremental)
-            # Go on from the current weights, in minibatches sized for this call's data,
-            # with noise of this call's own stream.
-            validation = not incremental and self.net_.train_split is not None
-            self.net_.batch_size, planned = self._budget(len(X), validation=validation)
-            self._seed_noise()
-            with self._incremental(incremental):
-                self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
-            return self._record_history()
-
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self._seed = seed
-        # partial_fit trains without a validation set (its first call included): the net
-        # keeps what it was built with, and a saved model is rebuilt with the same.
-        train_split = None if incremental else self._train_split(targets, n_classes, seed)
-        self._validation = train_split is not None
-        batch_size, planned = self._budget(len(X), validation=train_split is not None)
-        # The cosine schedule spans the epochs planned by the first fit (kept on save).
-        self._schedule_epochs = planned if epochs is None else max(planned, epochs)
-
-        module = self._build_module(X.shape[1], X.shape[2], n_outputs, seed, device)
-        self.n_iter_ = 0
-        self.net_ = self._make_net(
-            module, batch_size, self._schedule_epochs, train_split, n_classes, seed, device
-        )
-        self.net_.initialize()
-        self._built_params = self._tracked_params()
-        self._seed_noise()
+            if len(targets) != len(X):
+                raise ValueError(
+                    f"X has {len(X)} samples but y has {len(targets)}: give one target per "
+                    "sequence."
+                )
+            weights = np.ones(len(X)) if weights is None else weights
+            weights = self._sample_weight(weights, targets, reset=reset, incremental=incremental)
+            Xd["sample_weight"] = (weights / weights.mean()).astype(np.float32)  # only ratios
+            n_classes = n_outputs if hasattr(self, "classes_") else 0
+            if reset or "random_state" in changed:
+                seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            else:
+                seed = self._seed
+            # fit (a warm-start fit too) holds out a validation set under early_stopping;
+            # partial_fit never does (see _incremental).
+            train_split = None if incremental else self._train_split(targets, n_classes, seed)
+            # Minibatches sized for this call's data, and the epochs it plans.
+            batch_size, planned = self._budget(len(X), validation=train_split is not None)
+            epochs = planned if epochs is None else epochs
+            if reset:
+                self._seed = seed
+                # partial_fit trains without a validation set (its first call included): the
+                # net keeps what it was built with, and a saved model is rebuilt with the same.
+                self._validation = train_split is not None
+                # The cosine schedule spans the epochs that the fit plans (kept on save).
+                self._schedule_epochs = planned
+                module = self._build_module(X.shape[1], X.shape[2], n_outputs, seed, device)
+                self.n_iter_ = 0
+                net = self._make_net(
+                    module, batch_size, self._schedule_epochs, train_split, n_classes, seed,
+                    device,
+                )
+                net.initialize()
+                self.net_ = net
+                self._built_params = self._tracked_params()
+            else:
+                # Go on from the current weights, with the parameters as they are now.
+                self._apply_params(changed, seed, train_split, incremental, device)
+                self.net_.batch_size = batch_size
+                if not incremental:
+                    self._restart_schedule(planned)
+            progress = dict(self.net_.callbacks_).get("progress")
+            if progress is not None:  # the bar counts the epochs of this call
+                progress.set_params(total=int(epochs))
+            self._seed_noise()  # noise of this call's own stream
         with self._incremental(incremental):
-            self.net_.partial_fit(Xd, targets, epochs=planned if epochs is None else epochs)
+            self.net_.partial_fit(Xd, targets, epochs=epochs)
         return self._record_history()
+
+    @contextmanager
+    def _restored_on_error(self):
+        """Put every attribute of the estimator back as it was if the block raises."""
+        before = dict(vars(self))
+        try:
+            yield
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _restart_schedule(self, epochs):
+        """A warm-start fit is a new fit from the fitted weights: its own schedule.
+
+        The rate restarts at ``learning_rate_init`` (skorch's ``lr``, set on every
+        parameter group; Adam's moments are kept), which is also the peak
+        (``initial_lr``) of the cosine schedule, annealed to 0 over the ``epochs``
+        that this call plans (the scheduler starts afresh, ``last_epoch=-1``).
+        """
+        net = self.net_
+        self._schedule_epochs = epochs
+        net.set_params(lr=self.learning_rate_init)
+        for group in net.optimizer_.param_groups:
+            group["initial_lr"] = group["lr"]
+        scheduler = dict(net.callbacks_).get("lr_scheduler")
+        if scheduler is not None:
+            scheduler.set_params(T_max=epochs, last_epoch=-1)
 
     # -- continued training: the parameters as they are now ------------------------
     # Parameters that shape the weights: they cannot change on a fitted model.
@@ -756,8 +900,12 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             )
         return changed
 
-    def _apply_params(self, changed, targets, n_classes, incremental):
-        """Rebuild the parts of the fitted net whose parameters changed (as skorch does)."""
+    def _apply_params(self, changed, seed, train_split, incremental, device):
+        """Rebuild the parts of the fitted net whose parameters changed (as skorch does).
+
+        ``seed``, ``train_split`` and ``device`` were worked out (and checked) by the
+        caller; a warm-start fit (not ``incremental``) holds out ``train_split``.
+        """
         net = self.net_
         if changed.intersection(self._MODULE_PARAMS):
             add, mult = self._noise_levels()
@@ -774,27 +922,21 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                             "noise_increment", "solver", "beta", "gamma_a", "gamma_w",
                             "linear_weight")
             })
-        if "learning_rate_init" in changed:
-            net.lr = self.learning_rate_init
-            for group in net.optimizer_.param_groups:  # in place: Adam's moments are kept
-                group["lr"] = group["initial_lr"] = self.learning_rate_init
         if "random_state" in changed:  # the shuffling and the noise streams
-            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self._seed = seed
             net.iterator_train__generator.manual_seed(seed)
         if "device" in changed:
-            device = resolve_device(self.device)
             net.set_params(device=device)
             net.module_.to(device)
             net.optimizer_.load_state_dict(net.optimizer_.state_dict())  # moves Adam's state
-        if changed.intersection(self._CALLBACK_PARAMS):
+        validation = getattr(self, "_validation", net.train_split is not None)
+        if not incremental:  # partial_fit holds nothing out (see _incremental)
+            net.train_split = train_split
+            validation, self._validation = train_split is not None, train_split is not None
+        if changed.intersection(self._CALLBACK_PARAMS) or (
+            "early_stopping" in dict(net.callbacks_)) != validation:
             net.verbose = int(self.verbose)
-            if not incremental:  # partial_fit holds nothing out (see _incremental)
-                net.train_split = self._train_split(targets, n_classes, self._seed)
-                self._validation = net.train_split is not None
-            net.set_params(
-                callbacks=self._callbacks(self._schedule_epochs, validation=self._validation)
-            )
+            net.set_params(callbacks=self._callbacks(self._schedule_epochs, validation=validation))
             net.initialize_callbacks()
         self._built_params = self._tracked_params()
 
@@ -804,29 +946,23 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
         As in scikit-learn's MLP, partial_fit neither follows the learning-rate
         schedule (counted across calls, it would reach rate 0 and climb back)
-        nor holds out data for early stopping.
+        nor holds out data for early stopping. (A later warm-start fit runs its
+        own schedule from learning_rate_init.)
         """
         if not incremental:
             yield
             return
         net = self.net_
         callbacks, split = net.callbacks_, net.train_split
-        groups = net.optimizer_.param_groups
-        scheduled = [group["lr"] for group in groups]
         net.callbacks_ = [
             (name, cb) for name, cb in callbacks if name not in ("lr_scheduler", "early_stopping")
         ]
         net.train_split = None
-        for group in groups:
-            # The base rate of a schedule that a later warm-start fit resumes.
-            group.setdefault("initial_lr", group["lr"])
-            group["lr"] = self.learning_rate_init
+        net.set_params(lr=self.learning_rate_init)
         try:
             yield
-        finally:  # a later warm-start fit finds the schedule where fit left it
+        finally:
             net.callbacks_, net.train_split = callbacks, split
-            for group, lr in zip(groups, scheduled):
-                group["lr"] = lr
 
     def _record_history(self):
         self.n_iter_ = len(self.net_.history)
@@ -945,10 +1081,16 @@ def _same(a, b):
     """Whether a parameter kept its value (callbacks and other objects: the same object)."""
     if a is b:
         return True
+    if _is_number(a) and _is_number(b):  # np.int64(8) is 8: numpy and Python numbers alike
+        return bool(a == b)
     try:
         return bool(type(a) is type(b) and a == b)
     except (TypeError, ValueError):
         return False
+
+
+def _is_number(value):
+    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _map_leaves(value, kind, convert):

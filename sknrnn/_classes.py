@@ -106,7 +106,11 @@ _PARAMS_DOC = """
         Learning rate of the Adam optimizer.
 
     lr_schedule : {"cosine", "constant"}, default="cosine"
-        Learning-rate schedule over the epochs that the first fit plans.
+        Learning-rate schedule of each ``fit``: ``"cosine"`` starts at
+        ``learning_rate_init`` and anneals to 0 over the epochs that the call
+        plans (``max_iter``, or the "auto" budget); ``"constant"`` trains at
+        ``learning_rate_init``. A warm-start ``fit`` runs a schedule of its own
+        in the same way, from the rate set now (Adam's moments are kept).
         ``partial_fit`` trains at the constant ``learning_rate_init``.
 
     clip_grad_norm : float or None, default=1.0
@@ -116,7 +120,9 @@ _PARAMS_DOC = """
         Hold out ``validation_fraction`` of the training data (stratified for
         classification), stop when the validation loss has not improved by
         ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch.
-        ``partial_fit`` never holds out a validation set.
+        Applies to every ``fit``, a warm-start one included (also when
+        ``partial_fit`` trained the model first); ``partial_fit`` never holds
+        out a validation set.
 
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping=True``.
@@ -134,7 +140,11 @@ _PARAMS_DOC = """
         gives the same model on the CPU.
 
     verbose : int, default=0
-        1 prints one line per epoch (skorch's log); 0 is silent.
+        0 is silent; 1 draws a progress bar over the epochs that each training
+        call plans, with the last training (and validation) loss (tqdm: a
+        widget in a notebook, on stderr in a terminal); 2 or more prints one
+        line per epoch (skorch's log table, on stdout), and the epoch at which
+        early stopping stops.
 
     device : str, default="auto"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... ``"auto"`` uses
@@ -142,8 +152,10 @@ _PARAMS_DOC = """
         machine.
 
     warm_start : bool, default=False
-        When True, ``fit`` on a fitted model goes on from its weights for
-        ``max_iter`` more epochs instead of starting anew.
+        When True, ``fit`` on a fitted model goes on from its weights instead
+        of starting anew: a new fit from the fitted weights, for ``max_iter``
+        more epochs, with its own learning-rate schedule (see
+        ``lr_schedule``) and, with ``early_stopping``, its own validation set.
 
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``), or
@@ -267,9 +279,11 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     class_weight : dict, "balanced" or None, default=None
         Weight of each class in the loss, multiplying ``sample_weight`` there
         (the standardization of X stays weighted by ``sample_weight`` alone):
-        ``{label: weight}`` (classes left out weigh 1), ``"balanced"`` for
-        ``n_samples / (n_classes * np.bincount(y))`` from the y given to
-        ``fit``, or None for equal weights. ``partial_fit`` takes a dict or
+        ``{label: weight}`` (finite and non-negative, not all 0; classes left
+        out weigh 1), ``"balanced"`` for ``n_samples / (n_classes *
+        np.bincount(y))`` from the y given to ``fit`` (a warm-start ``fit``
+        balances the classes present in its y; an absent class has no sequence
+        to weigh), or None for equal weights. ``partial_fit`` takes a dict or
         None (compute balanced weights once with
         ``sklearn.utils.class_weight.compute_class_weight`` and pass them).
 
@@ -341,8 +355,43 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             X, y, classes=classes, sample_weight=sample_weight, times=times
         )
 
+    def _check_class_weight(self):
+        """Refuse class weights that are not finite and non-negative, or all zero."""
+        if not isinstance(self.class_weight, dict):
+            return
+        bad = {}
+        for label, weight in self.class_weight.items():
+            try:
+                value = float(weight)
+            except (TypeError, ValueError):
+                value = np.nan
+            if not (np.isfinite(value) and value >= 0):
+                bad[label] = weight
+        if bad:
+            raise ValueError(
+                "class_weight must map each class to a finite, non-negative weight (as "
+                f"sample_weight must be); got {bad!r}. A weight of 0 leaves a class out of "
+                "the loss."
+            )
+        if self.class_weight and not any(float(w) > 0 for w in self.class_weight.values()):
+            raise ValueError(
+                f"class_weight gives every class weight 0 ({self.class_weight!r}): give at "
+                "least two classes a positive weight."
+            )
+
     def _sample_weight(self, sample_weight, targets, *, reset, incremental):
         weights = sample_weight
+        self._check_class_weight()
+        if isinstance(self.class_weight, str) and not reset and not incremental:
+            # A warm-start fit may lack some fitted classes: "balanced" over the classes
+            # present (n_samples / (n_present * count)); an absent class has no sequence
+            # to weigh.
+            present = np.unique(targets)
+            per_class = np.zeros(len(self.classes_))
+            per_class[present] = compute_class_weight(
+                "balanced", classes=present, y=targets
+            )
+            return weights * per_class[targets]
         if self.class_weight is not None:
             if incremental and isinstance(self.class_weight, str):
                 raise ValueError(

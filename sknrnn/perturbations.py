@@ -20,7 +20,8 @@ dataset:
 The attacks (:func:`fgsm`, :func:`pgd`) need the gradient of the loss with
 respect to the input, so they work on a fitted
 :class:`~sknrnn.NoisyRNNClassifier` or :class:`~sknrnn.NoisyRNNRegressor` (or a
-Pipeline ending in one whose other steps are ``"passthrough"``). They attack
+Pipeline ending in one whose other steps are ``"passthrough"``, or a fitted
+search such as GridSearchCV whose ``best_estimator_`` is one of these). They attack
 the deterministic model used for prediction (the recursion without noise) under an
 L-infinity budget, and they do not clip inputs to any range: sequences are
 not images in [0, 1].
@@ -51,6 +52,15 @@ def _as_sequences(X):
     X's number of dimensions.
     """
     frame = X if hasattr(X, "columns") and hasattr(X, "to_numpy") else None
+    try:
+        complex_values = np.iscomplexobj(X if frame is None else frame.to_numpy())
+    except (TypeError, ValueError):  # not array-like: the conversion below says so
+        complex_values = False
+    if complex_values:
+        raise ValueError(
+            "X has complex values: perturbations take real sequences. Pass the real part "
+            "(X.real), the magnitude (np.abs(X)), or both as channels."
+        )
     if frame is not None:
         X = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     try:
@@ -117,7 +127,8 @@ def white_noise(X, level, *, scale=None, random_state=None):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
-        Sequences, possibly NaN-padded at the end (padding stays NaN).
+        Sequences of real values (complex ones are refused), possibly
+        NaN-padded at the end (padding stays NaN).
     level : float
         Noise level, relative to the scale of X: the standard deviation of the
         noise is ``level`` times the standard deviation of the observed values
@@ -321,10 +332,11 @@ def fgsm(estimator, X, y, eps, *, scale=None, times=None):
 
     Parameters
     ----------
-    estimator : NoisyRNNClassifier, NoisyRNNRegressor or Pipeline
+    estimator : NoisyRNNClassifier, NoisyRNNRegressor, Pipeline or search
         A fitted sknrnn estimator, or a fitted Pipeline ending in one whose
         other steps are ``"passthrough"`` or None (other steps have no
-        gradient, and a TypeError says which).
+        gradient, and a TypeError says which), or a fitted search
+        (GridSearchCV, ...) whose ``best_estimator_`` is one of these.
     X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         Sequences, possibly NaN-padded at the end (padding stays NaN).
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -387,9 +399,10 @@ def pgd(estimator, X, y, eps, *, n_steps=10, step_size=None, random_start=True, 
 
     Parameters
     ----------
-    estimator : NoisyRNNClassifier, NoisyRNNRegressor or Pipeline
+    estimator : NoisyRNNClassifier, NoisyRNNRegressor, Pipeline or search
         A fitted sknrnn estimator, or a fitted Pipeline ending in one whose
-        other steps are ``"passthrough"`` or None.
+        other steps are ``"passthrough"`` or None, or a fitted search
+        (GridSearchCV, ...) whose ``best_estimator_`` is one of these.
     X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         Sequences, possibly NaN-padded at the end (padding stays NaN).
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)

@@ -13,10 +13,16 @@ import inspect
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import is_classifier
+from sklearn.base import is_classifier, is_regressor
 from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils import Bunch, check_random_state, get_tags
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from . import perturbations as _pt
@@ -80,14 +86,62 @@ def _perturber(perturbation):
     ), False
 
 
+_RESPONSE_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+def _given_times(method, times):
+    """``method(X, times=times)`` as a function of X, under the method's name."""
+
+    def predict(X):
+        return method(X, times=times)
+
+    predict.__name__ = method.__name__  # sklearn's scorers read it
+    return predict
+
+
+class _PredictingWithTimes:
+    """An estimator whose predictions take ``times``: what sklearn's scorers call.
+
+    sklearn's scorers call ``predict(X)`` (or ``predict_proba``...) with X alone:
+    they pass no metadata to it (with routing or without). Scored through this
+    wrapper, the estimator predicts each perturbed X with its observation times.
+    A fitted search (GridSearchCV, ...) predicts with its ``best_estimator_``.
+    """
+
+    def __init__(self, estimator, times):
+        self.estimator = getattr(estimator, "best_estimator_", estimator)
+        self.times = times
+
+    def __getattr__(self, name):
+        if name in _RESPONSE_METHODS or name == "classes_":
+            value = getattr(self.__dict__["estimator"], name)  # AttributeError when absent
+            return _given_times(value, self.__dict__["times"]) if callable(value) else value
+        raise AttributeError(name)
+
+    def __sklearn_tags__(self):
+        return get_tags(self.estimator)
+
+
 def _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_state, params):
     """Scores of shape ``(n_levels, n_repeats)``; the same seeds at every level.
 
     ``params`` (metadata such as ``times``) go with every perturbed X to the scorer,
-    as sklearn's scorers take them, and ``times`` to the attacks as well.
+    as sklearn's scorers take them, and ``times`` to the attacks as well. With a
+    ``scoring`` of its own (a string or a callable), ``times`` goes to the
+    estimator's predictions instead (see ``_PredictingWithTimes``).
     """
+    if y is None and (scoring is not None or is_classifier(estimator)
+                      or is_regressor(estimator)):
+        raise ValueError(
+            "y is None, but the score on perturbed X compares the predictions with the true "
+            "targets: pass y, the class labels or target values of X."
+        )
     perturb, deterministic = _perturber(perturbation)
-    scorer = check_scoring(estimator, scoring=scoring)
+    scored, score_params = estimator, params
+    if scoring is not None and params.get("times") is not None:
+        scored = _PredictingWithTimes(estimator, params["times"])
+        score_params = {key: value for key, value in params.items() if key != "times"}
+    scorer = check_scoring(scored, scoring=scoring)
     rng = check_random_state(random_state)
     seeds = rng.randint(np.iinfo(np.int32).max, size=n_repeats)
     out = np.empty((len(levels), n_repeats))
@@ -97,7 +151,7 @@ def _scores(estimator, X, y, perturbation, levels, n_repeats, scoring, random_st
                 out[i, r] = out[i, 0]  # the same perturbed X: no need to recompute
                 continue
             X_pert = perturb(estimator, X, y, level, int(seed), params.get("times"))
-            out[i, r] = scorer(estimator, X_pert, y, **params)
+            out[i, r] = scorer(scored, X_pert, y, **score_params)
     return out
 
 
@@ -120,7 +174,27 @@ def _check_levels(levels, perturbation):
         raise ValueError(f"levels must be a non-empty 1D sequence of floats; got shape {levels.shape}.")
     if not (np.isfinite(levels) & (levels >= 0)).all():
         raise ValueError(f"levels must be finite and >= 0; got {levels.tolist()}.")
+    _check_level_range(levels, perturbation)
     return levels
+
+
+def _check_level_range(levels, perturbation):
+    """The error that the perturbation itself gives for a level out of its range.
+
+    The functions here skip the nested parameter checks, so a level that only the
+    perturbation refuses (salt-and-pepper replaces a fraction, at most 1) is
+    checked up front, with the perturbation's own message.
+    """
+    if isinstance(perturbation, str) and perturbation == "salt_and_pepper":
+        for level in levels:
+            try:
+                validate_parameter_constraints(
+                    {"level": [Interval(Real, 0, 1, closed="both")]}, {"level": float(level)},
+                    caller_name="salt_and_pepper",
+                )
+            except InvalidParameterError as exc:
+                # A plain ValueError: validate_params would give the caller's name to it.
+                raise ValueError(str(exc)) from None
 
 
 _PARAMS_DOC = """**params : dict
@@ -129,7 +203,11 @@ _PARAMS_DOC = """**params : dict
         copy of X to the scorer, as scikit-learn's scorers take it (to the
         estimator's ``score`` when ``scoring`` is None; with metadata routing
         enabled, a Pipeline routes it to the steps that request it), and
-        ``times`` to the attacks. It is not perturbed."""
+        ``times`` to the attacks. It is not perturbed. With ``scoring`` a
+        string or a callable, ``times`` goes instead to the estimator's
+        ``predict`` / ``predict_proba`` / ``decision_function`` (a fitted
+        search's ``best_estimator_``'s), with metadata routing or without:
+        scikit-learn's scorers would not pass it there."""
 
 
 @validate_params({**_PARAMS, "level": [_LEVEL]}, prefer_skip_nested_validation=True)
@@ -142,15 +220,19 @@ def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, 
     estimator : estimator object
         A fitted estimator or Pipeline. Any scikit-learn estimator works with
         the random perturbations; ``"fgsm"`` and ``"pgd"`` need a sknrnn
-        estimator (or a Pipeline ending in one with ``"passthrough"`` steps).
+        estimator (or a Pipeline ending in one with ``"passthrough"`` steps, or
+        a fitted search, e.g. GridSearchCV, whose ``best_estimator_`` is one).
     X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         Test sequences.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        True targets.
+        True targets; required for a classifier, a regressor, or a ``scoring``
+        (None only for an estimator whose ``score`` takes no y).
     perturbation : {"white_noise", "multiplicative_noise", "salt_and_pepper", \
 "fgsm", "pgd"} or callable, default="white_noise"
         The perturbation (see :mod:`sknrnn.perturbations`), or a callable
-        ``f(X, level, random_state) -> X_perturbed``.
+        ``f(X, level, random_state) -> X_perturbed``. The attacks also take a
+        fitted search (GridSearchCV, ...) whose ``best_estimator_`` is a
+        sknrnn estimator.
     level : float, default=0.1
         Level of the perturbation, relative to the scale of X (see the
         perturbation functions): a noise level, the fraction of entries for
@@ -194,6 +276,7 @@ def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, 
     True
     """
     levels = np.array([level], dtype=np.float64)
+    _check_level_range(levels, perturbation)
     scores = _scores(
         estimator, X, y, perturbation, levels, n_repeats, scoring, random_state, params
     )
@@ -239,7 +322,11 @@ def robustness_curve(estimator, X, y, *, perturbation="white_noise", levels=None
     -------
     result : :class:`~sklearn.utils.Bunch`
         ``levels`` (n_levels,), ``mean`` and ``std`` (n_levels,) of the
-        scores, and ``scores`` (n_levels, n_repeats), all over all samples.
+        scores, and ``scores`` (n_levels, n_repeats), all over all samples;
+        ``perturbation``, ``estimator_name`` and ``score_name``, the name of
+        the score computed (``scoring``, or the estimator's ``score``: a
+        search's own ``scoring``, "accuracy" for a classifier, else
+        "score").
 
     Examples
     --------
@@ -270,6 +357,21 @@ robustness_curve.__doc__ = robustness_curve.__doc__.replace("%(params)s", _PARAM
 
 
 def _score_name(estimator, scoring):
+    """The name of the score computed: ``scoring``'s, or that of the estimator's ``score``.
+
+    A fitted search (GridSearchCV, ...) scores with its own ``scoring`` (the
+    metric named by ``refit`` when there are several).
+    """
+    if scoring is None and hasattr(estimator, "best_estimator_"):
+        own = getattr(estimator, "scoring", None)
+        refit = getattr(estimator, "refit", None)
+        if isinstance(own, str):
+            return own
+        if own is not None and not callable(own) and isinstance(refit, str):
+            return refit  # several metrics: score uses the one that refit names
+        if own is None:
+            return _score_name(estimator.best_estimator_, None)
+        return "score"
     if scoring is None:
         return "accuracy" if is_classifier(estimator) else "score"
     return scoring if isinstance(scoring, str) else "score"
@@ -388,6 +490,7 @@ def make_robustness_scorer(perturbation="white_noise", level=0.1, *, n_repeats=1
     >>> scorer(model, X, y) == robustness_score(model, X, y, level=1.0, n_repeats=1, random_state=0)
     True
     """
+    _check_level_range([level], perturbation)
     return _RobustnessScorer(perturbation, level, n_repeats, scoring, random_state)
 
 

@@ -245,20 +245,44 @@ def test_saved_state_holds_plain_arrays_not_torch_objects(fitted):
     assert loaded.net_.history[:, "train_loss"] == clf.net_.history[:, "train_loss"]
 
 
-def test_verbose_prints_one_line_per_epoch_and_silent_otherwise(capsys):
+def test_verbose_2_prints_one_line_per_epoch_and_0_nothing(capfd):
     X, y = _toy_classification(n=30)
     NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 0}).fit(X, y)
-    assert capsys.readouterr().out == ""
-    NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 1}).fit(X, y)
-    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    assert capfd.readouterr() == ("", "")
+    NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 2}).fit(X, y)
+    out, err = capfd.readouterr()
+    lines = [ln for ln in out.splitlines() if ln.strip()]
     epoch_lines = [ln for ln in lines if ln.split()[0].isdigit()]
     assert [int(ln.split()[0]) for ln in epoch_lines] == [1, 2, 3, 4]
+    assert err == ""
+
+
+def test_verbose_1_draws_a_progress_bar_over_the_planned_epochs(capfd):
+    """verbose=1 printed a table row per epoch (hundreds on a default fit)."""
+    X, y = _toy_classification(n=30)
+    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 1}).fit(X, y)
+    out, err = capfd.readouterr()
+    assert out == ""  # no table
+    assert "4/4" in err and "epoch" in err and "train_loss" in err
+    assert "progress" in dict(clf.net_.callbacks_) and "epoch_log" not in dict(clf.net_.callbacks_)
+    # each training call has a bar over its own planned epochs
+    clf.set_params(warm_start=True, max_iter=3).fit(X, y)
+    assert "3/3" in capfd.readouterr().err
+    clf.partial_fit(X, y)
+    assert "1/1" in capfd.readouterr().err
+    # early stopping ends the bar before its planned epochs, and says so
+    es = NoisyRNNClassifier(**{**FAST, "max_iter": 50, "verbose": 1, "early_stopping": True,
+                               "validation_fraction": 0.25, "n_iter_no_change": 1, "tol": 10})
+    es.fit(X, y)
+    out, err = capfd.readouterr()
+    assert es.n_iter_ < 50 and f"{es.n_iter_}/50" in err and "stopped early" in err
+    assert out == "" and "valid_loss" in err
 
 
 def test_verbose_log_shows_train_and_validation_loss(capsys):
     X, y = _toy_classification(n=100)
     NoisyRNNClassifier(
-        **{**FAST, "max_iter": 3, "verbose": 1, "early_stopping": True, "validation_fraction": 0.2}
+        **{**FAST, "max_iter": 3, "verbose": 2, "early_stopping": True, "validation_fraction": 0.2}
     ).fit(X, y)
     header = capsys.readouterr().out.splitlines()[0].split()
     assert header[:3] == ["epoch", "train_loss", "valid_loss"]
@@ -364,3 +388,45 @@ def test_augment_is_reproducible_changes_the_fit_and_can_change_on_continued_tra
     assert a.module_.augment == 0.0
     with pytest.raises(InvalidParameterError, match="augment"):
         NoisyRNNClassifier(augment=0.7).fit(X, y)
+
+INTEGER_PARAMS = dict(hidden_size=8, max_iter=3, batch_size=8, n_iter_no_change=2, verbose=0,
+                      random_state=0)
+
+
+@pytest.mark.parametrize("name", sorted(INTEGER_PARAMS))
+def test_numpy_integers_work_wherever_python_ints_do(name):
+    """torch refused batch_size=np.int64(8) ("should be a positive integer value")."""
+    X, y = _toy_classification(n=40)
+    params = dict(INTEGER_PARAMS, early_stopping=True, validation_fraction=0.25)
+    plain = NoisyRNNClassifier(**params).fit(X, y)
+    numpy = NoisyRNNClassifier(**{**params, name: np.int64(params[name])}).fit(X, y)
+    np.testing.assert_array_equal(numpy.predict_proba(X), plain.predict_proba(X))
+    # set_params on a fitted model: the same value in another integer type is no change
+    numpy.set_params(warm_start=True, **{name: params[name]}).fit(X, y)
+    plain.set_params(warm_start=True, **{name: np.int32(params[name])}).fit(X, y)
+    np.testing.assert_array_equal(numpy.predict_proba(X), plain.predict_proba(X))
+    assert pickle.loads(pickle.dumps(numpy)).n_iter_ == numpy.n_iter_
+
+
+def test_grid_search_over_numpy_integer_grids():
+    X, y = _toy_classification(n=40)
+    search = GridSearchCV(
+        NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0),
+        {"batch_size": np.arange(4, 12, 4), "hidden_size": np.arange(4, 7, 2)},
+        cv=2, error_score="raise",
+    ).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.net_.batch_size in (4, 8)
+
+
+def test_numpy_integers_in_the_functions():
+    from sknrnn import from_wide, lyapunov_exponent, pgd, robustness_score
+
+    X, y = _toy_classification(n=20, T=6)
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, random_state=0).fit(X, y)
+    seven = np.int64(7)
+    assert pad_sequences([[1.0, 2.0]], length=seven).shape == (1, 7)
+    assert from_wide(np.ones((2, 6)), np.int64(2)).shape == (2, 3, 2)
+    assert lyapunov_exponent(clf, X, batch_size=seven).shape == (20,)
+    assert pgd(clf, X, y, 0.1, n_steps=np.int64(2), random_state=0).shape == X.shape
+    assert 0 <= robustness_score(clf, X, y, n_repeats=np.int64(2), random_state=0) <= 1

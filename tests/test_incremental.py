@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from skorch.callbacks import Callback
 
 from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
@@ -218,3 +219,115 @@ def test_partial_fit_neither_early_stops_nor_holds_data_out(three_classes):
         assert sum(clf.net_.history[-1, "batches", :, "train_batch_size"]) == len(X)
     fitted.set_params(warm_start=True).fit(X, y)  # fit still validates
     assert "valid_loss" in fitted.net_.history[-1]
+
+
+# -- the learning-rate schedule of continued training ---------------------------------
+class _LRTrace(Callback):
+    """Appends the rate of each epoch to ``trace`` (kept when the callbacks are rebuilt)."""
+
+    def __init__(self, trace):
+        self.trace = trace
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.trace.append(net.optimizer_.param_groups[0]["lr"])
+
+
+def _cosine(peak, epochs):
+    return [peak * (1 + np.cos(np.pi * k / epochs)) / 2 for k in range(epochs)]
+
+
+def _traced(trace, **params):
+    return NoisyRNNClassifier(
+        **{**FAST, "hidden_size": 4, "max_iter": 3, "warm_start": True,
+           "callbacks": [_LRTrace(trace)], **params}
+    )
+
+
+# Every parameter that set_params may change on a fitted model, with a new value.
+CHANGES = [
+    ("noise_type", "additive"), ("noise_level", 0.3), ("noise_increment", "gaussian"),
+    ("solver", "midpoint"), ("beta", 0.5), ("gamma", 0.01), ("linear_weight", 0.5),
+    ("max_iter", 5), ("batch_size", 7), ("learning_rate_init", 0.01),
+    ("lr_schedule", "constant"), ("clip_grad_norm", None), ("early_stopping", True),
+    ("validation_fraction", 0.3), ("n_iter_no_change", 1), ("tol", 0.5), ("random_state", 1),
+    ("verbose", 2), ("device", "cpu"), ("callbacks", "another tracer"),
+    ("class_weight", {0: 2.0}),
+]
+
+
+@pytest.mark.parametrize("name, value", CHANGES, ids=[name for name, _ in CHANGES])
+def test_a_warm_start_fit_runs_its_own_schedule_after_any_change(name, value, three_classes,
+                                                                capsys):
+    """Each warm-start fit: a cosine from learning_rate_init over its own planned epochs,
+    annealed to 0 at its end ("constant": learning_rate_init throughout); partial_fit at
+    learning_rate_init. (The cosine used to go on from where the last call left it, at
+    rate 0 after a full fit; a new rate was scaled up to 5x inside torch's recursion.)"""
+    X, y = three_classes(n=40)
+    trace = []
+    clf = _traced(trace).fit(X, y)
+    assert trace == pytest.approx(_cosine(0.003, 3))
+    before = clf.predict_proba(X)
+    trace.clear()
+    if name == "callbacks":
+        value = [_LRTrace(trace)]
+    clf.set_params(**{name: value}).fit(X, y)
+    capsys.readouterr()
+    rate, epochs = clf.learning_rate_init, clf.max_iter
+    expected = [rate] * epochs if clf.lr_schedule == "constant" else _cosine(rate, epochs)
+    assert 0 < len(trace) <= epochs
+    assert trace == pytest.approx(expected[: len(trace)], rel=1e-12, abs=0)
+    if len(trace) == epochs and clf.lr_schedule == "cosine":  # annealed to 0 at its end
+        assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0, abs=1e-12)
+    assert clf.n_iter_ == 3 + len(trace)
+    assert not np.array_equal(clf.predict_proba(X), before)
+    trace.clear()
+    clf.partial_fit(X, y)
+    assert trace == [rate]
+
+
+def test_a_new_learning_rate_is_the_peak_of_the_next_fit(three_classes):
+    X, y = three_classes(n=40)
+    trace = []
+    clf = _traced(trace).fit(X, y)
+    trace.clear()
+    clf.set_params(learning_rate_init=0.01, max_iter=6).fit(X, y)
+    assert max(trace) == trace[0] == 0.01
+    assert trace == pytest.approx(_cosine(0.01, 6), rel=1e-12)
+
+
+def test_constant_schedule_after_a_cosine_fit_trains_at_learning_rate_init(three_classes):
+    X, y = three_classes(n=40)
+    trace = []
+    clf = _traced(trace).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.set_params(lr_schedule="constant").fit(X, y)
+    assert trace[-3:] == [0.003] * 3
+    assert not np.array_equal(clf.predict_proba(X), before)
+
+
+def test_continued_training_keeps_adams_moments(three_classes):
+    X, y = three_classes(n=40)
+    clf = _traced([], batch_size=40).fit(X, y)
+    state = clf.net_.optimizer_.state_dict()["state"][0]
+    assert float(state["step"]) == 3
+    moment = state["exp_avg_sq"].clone()
+    clf.fit(X, y)
+    clf.partial_fit(X, y)
+    state = clf.net_.optimizer_.state_dict()["state"][0]
+    assert float(state["step"]) == 7  # counted on, not restarted
+    assert not torch.equal(state["exp_avg_sq"], moment)
+
+
+def test_a_warm_start_fit_after_partial_fit_stops_early(three_classes):
+    """early_stopping applies to every fit, also when partial_fit built the model."""
+    X, y = three_classes()
+    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 40}, early_stopping=True, warm_start=True,
+                             n_iter_no_change=2, tol=10).partial_fit(X, y)
+    assert "valid_loss" not in clf.net_.history[-1]
+    clf.fit(X, y)
+    assert clf.n_iter_ == 1 + 3  # the first epoch sets the best; two more without gain
+    assert "valid_loss" in clf.net_.history[-1]
+    assert sum(clf.net_.history[-1, "batches", :, "train_batch_size"]) < len(X)
+    fresh = NoisyRNNClassifier(**{**FAST, "max_iter": 40}, early_stopping=True,
+                               n_iter_no_change=2, tol=10).fit(X, y)
+    assert fresh.n_iter_ == 3

@@ -130,7 +130,7 @@ def test_raw_errors_became_clear_ones(data, fitted):
 # row 16
 def test_verbose_log_is_plain_and_shows_the_epoch_that_stops(data, capsys):
     X, y = data
-    clf = NoisyRNNClassifier(hidden_size=4, max_iter=50, random_state=0, verbose=1,
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=50, random_state=0, verbose=2,
                              early_stopping=True, validation_fraction=0.25,
                              n_iter_no_change=1).fit(X, y)
     assert clf.n_iter_ < 50

@@ -243,3 +243,33 @@ def test_attack_errors(fitted):
         pgd(clf, X, y, 0.1, n_steps=0)
     with pytest.raises(ValueError, match="samples but y has"):
         fgsm(clf, X, y[:-1], 0.1)
+
+
+def test_attacks_go_through_a_fitted_search_to_its_best_estimator():
+    """fgsm and pgd said "use the random perturbations" for a GridSearchCV of an NRNN."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _task(n=40)
+    search = GridSearchCV(NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0),
+                          {"noise_level": [0.0, 0.1]}, cv=2).fit(X, y)
+    best = search.best_estimator_
+    np.testing.assert_array_equal(fgsm(search, X, y, 0.2), fgsm(best, X, y, 0.2))
+    np.testing.assert_array_equal(pgd(search, X, y, 0.2, n_steps=2, random_state=0),
+                                  pgd(best, X, y, 0.2, n_steps=2, random_state=0))
+    piped = GridSearchCV(make_pipeline("passthrough", NoisyRNNClassifier(
+        hidden_size=4, max_iter=2, random_state=0)), {"noisyrnnclassifier__gamma": [0.001]},
+        cv=2).fit(X, y)
+    np.testing.assert_array_equal(fgsm(piped, X, y, 0.2), fgsm(piped.best_estimator_[-1], X, y,
+                                                                0.2))
+    other = GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=2).fit(X, y)
+    with pytest.raises(TypeError, match="best_estimator_ is one.*random perturbations"):
+        fgsm(other, X, y, 0.2)
+
+
+@pytest.mark.parametrize("perturb", RANDOM)
+def test_complex_input_is_refused(perturb):
+    """white_noise dropped the imaginary part with a numpy warning."""
+    X = np.ones((3, 4)) + 1j
+    with pytest.raises(ValueError, match="complex values.*X.real"):
+        perturb(X, 0.1, random_state=0)

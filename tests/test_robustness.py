@@ -226,3 +226,61 @@ def test_display_without_matplotlib(monkeypatch):
         disp.plot()
     with pytest.raises(ImportError, match=r"sknrnn\[plot\]"):
         RobustnessCurveDisplay.from_estimator(None, None, None)
+
+
+@pytest.mark.parametrize("level", [1.5, 2.0])
+def test_salt_and_pepper_above_1_gives_the_perturbations_own_error(nrnn, data, level):
+    """The wrappers skip nested checks: numpy said "Cannot take a larger sample than population"."""
+    from sknrnn import salt_and_pepper
+
+    X, y = data
+    with pytest.raises(ValueError, match=r"'level' parameter of salt_and_pepper") as own:
+        salt_and_pepper(X, level)
+    message = str(own.value)
+    for call in (
+        lambda: robustness_score(nrnn, X, y, perturbation="salt_and_pepper", level=level),
+        lambda: robustness_curve(nrnn, X, y, perturbation="salt_and_pepper",
+                                 levels=[0.0, 0.1, level]),
+        lambda: make_robustness_scorer("salt_and_pepper", level=level),
+    ):
+        with pytest.raises(ValueError) as excinfo:
+            call()
+        assert str(excinfo.value) == message
+
+
+def test_curve_of_a_search_names_the_score_it_computed(data):
+    """score_name was "accuracy" while the values were the search's F1."""
+    X, y = data
+    grid = {"C": [0.1, 1.0]}
+    for scoring, name in [("f1", "f1"), (None, "accuracy"), (["f1", "recall"], "recall")]:
+        refit = "recall" if isinstance(scoring, list) else True
+        search = GridSearchCV(LogisticRegression(), grid, cv=2, scoring=scoring,
+                              refit=refit).fit(X, y)
+        curve = robustness_curve(search, X, y, levels=[0, 0.5], n_repeats=1, random_state=0)
+        assert curve.score_name == name
+        assert curve.mean[0] == search.score(X, y)
+    pipe = make_pipeline(StandardScaler(), Ridge()).fit(X, y)
+    assert robustness_curve(pipe, X, y, levels=[0], n_repeats=1).score_name == "score"
+
+
+def test_robustness_score_without_y_says_to_pass_it(nrnn, logreg, data):
+    """y=None failed inside sklearn."""
+    X, y = data
+    for model, kwargs in [(nrnn, {}), (logreg, {}), (nrnn, {"perturbation": "fgsm"})]:
+        with pytest.raises(ValueError, match="y is None.*pass y"):
+            robustness_score(model, X, None, **kwargs)
+    with pytest.raises(ValueError, match="y is None"):
+        robustness_curve(nrnn, X, None, levels=[0, 0.1])
+
+
+def test_attack_scorer_takes_a_fitted_search(data):
+    """make_robustness_scorer("fgsm") said "use the random perturbations" for a search."""
+    X, y = data
+    search = GridSearchCV(NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0),
+                          {"noise_level": [0.0, 0.1]}, cv=2).fit(X, y)
+    scorer = make_robustness_scorer("fgsm", level=0.3)
+    assert scorer(search, X, y) == scorer(search.best_estimator_, X, y)
+    assert robustness_score(search, X, y, perturbation="pgd", level=0.3, n_repeats=1,
+                            random_state=0) == robustness_score(
+        search.best_estimator_, X, y, perturbation="pgd", level=0.3, n_repeats=1,
+        random_state=0)

@@ -145,3 +145,38 @@ def test_display_from_curve(data):
     with pytest.raises(ValueError, match="robustness_curve returns"):
         RobustnessCurveDisplay.from_curve({"levels": [0, 1]})
     plt.close("all")
+
+
+def _accuracy(est, X, y):
+    return float(np.mean(est.predict(X) == y))
+
+
+@pytest.mark.parametrize("routing", [False, True])
+@pytest.mark.parametrize("scoring", ["accuracy", "roc_auc", "neg_log_loss", "callable"])
+def test_a_named_scoring_predicts_with_the_times(data, timed, scoring, routing):
+    """sklearn's scorers never pass times to predict: scoring="accuracy" with times failed."""
+    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+
+    X, y, times = data
+    expected = {  # the score of the predictions made with the times
+        "accuracy": lambda m: accuracy_score(y, m.predict(X, times=times)),
+        "roc_auc": lambda m: roc_auc_score(y, m.predict_proba(X, times=times)[:, 1]),
+        "neg_log_loss": lambda m: -log_loss(y, m.predict_proba(X, times=times)),
+        "callable": lambda m: float(np.mean(m.predict(X, times=times) == y)),
+    }[scoring]
+    if scoring == "callable":
+        scoring = _accuracy
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = NoisyRNNClassifier(**FAST).set_fit_request(times=True)
+        search = GridSearchCV(model.set_score_request(times=True), {"noise_level": [0.1]},
+                              cv=2).fit(X, y, times=times)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        score = robustness_score(timed, X, y, level=0.0, n_repeats=1, scoring=scoring,
+                                 times=times)
+        assert score == pytest.approx(expected(timed), rel=1e-12)
+        curve = robustness_curve(timed, X, y, levels=[0.0, 0.3], n_repeats=1, random_state=0,
+                                 scoring=scoring, times=times)
+        assert curve.mean[0] == score
+        assert robustness_score(search, X, y, level=0.0, n_repeats=1, scoring=scoring,
+                                times=times) == pytest.approx(
+            expected(search.best_estimator_), rel=1e-12)

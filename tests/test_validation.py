@@ -188,3 +188,119 @@ def test_fit_predict_on_any_valid_input(data, noise_type, noise_level, solver):
     np.testing.assert_array_equal(found, lengths)
     reg = NoisyRNNRegressor(hidden_size=4, max_iter=1, random_state=0).fit(X, lengths.astype(float))
     assert reg.predict(X).shape == (len(X),)
+
+
+# -- a training call that fails before training starts changes nothing ---------------
+def _snapshot(model, X):
+    predict = model.predict_proba if hasattr(model, "classes_") else model.predict
+    return dict(
+        output=predict(X), net=model.net_, n_iter=model.n_iter_,
+        weights={k: v.clone() for k, v in model.module_.state_dict().items()},
+        attrs={key: value for key, value in vars(model).items() if key.endswith("_")
+               or key in ("_x_mean", "_x_scale", "_y_mean", "_y_scale", "_seed",
+                          "_schedule_epochs", "_validation")},
+    )
+
+
+def _assert_same(before, after):
+    np.testing.assert_array_equal(after["output"], before["output"])
+    assert after["net"] is before["net"] and after["n_iter"] == before["n_iter"]
+    for key, value in before["weights"].items():
+        assert (after["weights"][key] == value).all()
+    assert after["attrs"].keys() == before["attrs"].keys()
+    for key, value in before["attrs"].items():
+        np.testing.assert_array_equal(np.asarray(after["attrs"][key], dtype=object),
+                                      np.asarray(value, dtype=object), err_msg=key)
+
+
+X60 = np.random.RandomState(1).normal(size=(60, 12))
+Y60 = np.arange(60) % 2
+# (name, params set before the call, call, message): each raises before training starts.
+FAILED_CALLS = [
+    ("one class in a refit", {}, lambda m: m.fit(X60 * 100 + 7, np.zeros(60)), "one class"),
+    ("early-stopping split of a refit", {"early_stopping": True, "validation_fraction": 0.01},
+     lambda m: m.fit(X60[:10, :5] * 3, Y60[:10]), "too few for a validation set"),
+    ("early-stopping split of a warm start",
+     {"warm_start": True, "early_stopping": True, "validation_fraction": 0.01},
+     lambda m: m.fit(X60[:10], Y60[:10]), "too few for a validation set"),
+    ("times of a refit", {}, lambda m: m.fit(X60 * 5, Y60, times=np.ones((60, 3))),
+     "times has shape"),
+    ("class_weight of a refit", {"class_weight": {0: -1.0, 1: 1.0}},
+     lambda m: m.fit(X60[:, :4] * 3, Y60), "class_weight"),
+    ("labels of a partial_fit", {}, lambda m: m.partial_fit(X60, Y60 + 5), "not seen in fit"),
+    ("hidden_size of a warm start", {"warm_start": True, "hidden_size": 4},
+     lambda m: m.fit(X60, Y60), "hidden_size changed"),
+]
+
+
+@pytest.mark.parametrize("name, params, call, message", FAILED_CALLS,
+                         ids=[case[0] for case in FAILED_CALLS])
+def test_a_call_that_fails_before_training_leaves_the_model_as_it_was(name, params, call,
+                                                                      message):
+    """classes_, the input statistics, n_features_in_, times... were overwritten before."""
+    model = NoisyRNNClassifier(**FAST).fit(X60, Y60)
+    before = _snapshot(model, X60)
+    model.set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        call(model)
+    _assert_same(before, _snapshot(model, X60))
+    model.set_params(**{key: NoisyRNNClassifier().get_params()[key] for key in params})
+    model.set_params(hidden_size=FAST["hidden_size"]).partial_fit(X60, Y60)  # still trains
+    assert model.n_iter_ == FAST["max_iter"] + 1
+
+
+def test_a_failed_regressor_refit_keeps_its_target_scaling():
+    y = X60.mean(axis=1) * 50 + 3
+    model = NoisyRNNRegressor(**FAST).fit(X60, y)
+    before = _snapshot(model, X60)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(X60[:, :7] * 9, _with(y, ((2,), np.nan)))
+    _assert_same(before, _snapshot(model, X60))
+
+
+def test_a_failed_first_partial_fit_leaves_the_model_unfitted():
+    model = NoisyRNNClassifier(**FAST)
+    with pytest.raises(ValueError, match="one class"):
+        model.partial_fit(X60, np.zeros(60))
+    assert not any(key.endswith("_") for key in vars(model))
+    with pytest.raises(NotFittedError):
+        model.predict(X60)
+
+
+def test_divergence_names_gamma_when_the_damping_overshoots():
+    """The message advised lowering dt or learning_rate_init, or setting clip_grad_norm."""
+    rng = np.random.RandomState(0)
+    y = rng.randint(2, size=60)
+    X = rng.normal(size=(60, 12)) + y[:, None]
+    with pytest.raises(FloatingPointError, match=r"gamma=1e\+06 times .* dt=1 is .* lower gamma"):
+        NoisyRNNClassifier(hidden_size=16, max_iter=3, gamma=1e6, random_state=0).fit(X, y)
+
+
+def test_divergence_advises_clipping_only_when_it_is_off():
+    params = dict(hidden_size=8, max_iter=20, learning_rate_init=1e12, random_state=0)
+    X, y = X_OK * 1e3, RNG.normal(size=24)
+    with pytest.raises(FloatingPointError, match="learning_rate_init") as excinfo:
+        NoisyRNNRegressor(**params).fit(X, y)  # clip_grad_norm=1.0 is set
+    assert "clip_grad_norm" not in str(excinfo.value)
+    with pytest.raises(FloatingPointError, match="or set clip_grad_norm"):
+        NoisyRNNRegressor(**params, clip_grad_norm=None).fit(X, y)
+
+
+def test_cuda_without_cuda_warns_and_trains_on_the_cpu(monkeypatch):
+    """device="cuda" trained on the CPU silently."""
+    import warnings
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match=r"device='cuda', but CUDA is not available.*CPU"):
+        clf = NoisyRNNClassifier(**FAST, device="cuda").fit(X_OK, Y_OK)
+    assert next(clf.module_.parameters()).device.type == "cpu"
+    with pytest.warns(UserWarning, match="device='cuda:1'"):
+        clf.set_params(warm_start=True, device="cuda:1").fit(X_OK, Y_OK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        NoisyRNNClassifier(**FAST, device="auto").fit(X_OK, Y_OK)
+        import pickle
+
+        pickle.loads(pickle.dumps(clf)).predict(X_OK)  # loading and predicting: no warning

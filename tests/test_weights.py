@@ -97,6 +97,12 @@ def test_score_takes_sample_weight():
         ({}, dict(sample_weight=np.ones(39)), r"sample_weight.shape == \(39,\)"),
         ({}, dict(sample_weight=np.r_[np.ones(20), np.full(20, np.nan)]), "NaN"),
         ({"class_weight": {0: 1.0, 1: 0.0, 2: 0.0}}, {}, "Only one class has a positive weight"),
+        # a negative class weight flipped the loss; NaN and inf made it diverge
+        ({"class_weight": {0: -5, 1: 1, 2: 1}}, {}, r"class_weight .*non-negative.*\{0: -5\}"),
+        ({"class_weight": {0: np.nan, 1: 1}}, {}, r"class_weight .*finite.*\{0: nan\}"),
+        ({"class_weight": {0: 1, 1: np.inf}}, {}, r"class_weight .*finite.*\{1: inf\}"),
+        ({"class_weight": {0: 0, 1: 0.0}}, {}, r"class_weight gives every class weight 0"),
+        ({"class_weight": {0: "heavy"}}, {}, r"class_weight .*finite.*'heavy'"),
     ],
 )
 def test_bad_weights_raise_clear_errors(kwargs, fit_kwargs, match):
@@ -135,3 +141,28 @@ def test_weights_reach_early_stopping_and_metadata_routing():
         est = est.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
         out = cross_validate(est, X, y, cv=2, params={"sample_weight": w})
     assert out["test_score"].shape == (2,)
+
+
+def test_bad_class_weight_is_refused_before_training(monkeypatch):
+    X, y = _data()
+    clf = NoisyRNNClassifier(**EXACT, class_weight={0: -1.0})
+    with pytest.raises(ValueError, match="class_weight"):
+        clf.partial_fit(X, y)
+    assert not hasattr(clf, "net_")
+
+
+def test_balanced_warm_start_fit_without_some_fitted_classes():
+    """A class absent from a warm-start call gets no weight ("balanced" over those present)."""
+    X, y = _data(60)
+    clf = NoisyRNNClassifier(**dict(EXACT, max_iter=2), class_weight="balanced",
+                             warm_start=True).fit(X, y)
+    keep = y != 2
+    keep[np.flatnonzero(y == 1)[:10]] = False  # classes 0 and 1, unbalanced
+    clf.fit(X[keep], y[keep])
+    assert clf.n_iter_ == 4
+    # The same weights as "balanced" computed over the classes present.
+    same = NoisyRNNClassifier(**dict(EXACT, max_iter=2), class_weight="balanced",
+                              warm_start=True).fit(X, y)
+    same.set_params(class_weight=None)
+    same.fit(X[keep], y[keep], sample_weight=compute_sample_weight("balanced", y[keep]))
+    np.testing.assert_allclose(clf.predict_proba(X), same.predict_proba(X), rtol=1e-6, atol=1e-7)
