@@ -69,7 +69,9 @@ class _StopOnNonFiniteLoss(Callback):
 def _divergence_cause(net):
     """The likely cause of a diverging fit, and what to change, in one sentence."""
     module = net.module_
-    dt = float(getattr(module, "dt_init", 0.0))  # the learned step may be NaN by now
+    # The initial step (the largest of a range); the learned step may be NaN by now.
+    initial = getattr(module, "dt_init", 0.0)
+    dt = float(max(initial) if isinstance(initial, tuple) else initial)
     with torch.no_grad():
         learned = float(module.step_size().max())
     if math.isfinite(learned):
@@ -450,8 +452,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         """The initial step (or range of steps) for a recurrence of ``n_steps`` steps."""
         dt = self.dt
         if isinstance(dt, str):  # "auto"
-            if _AUTO_DT_RANGE:
-                return (min(1.0, 1.0 / max(n_steps, 1)), 1.0)
+            if _AUTO_DT_RANGE is not False:
+                floor = 0.0 if _AUTO_DT_RANGE is True else float(_AUTO_DT_RANGE)
+                return (min(1.0, max(floor, 1.0 / max(n_steps, 1))), 1.0)
             # A total integration time of about 64 time units, steps at most 1.
             return min(1.0, 64.0 / max(n_steps, 1))
         if isinstance(dt, (tuple, list)):

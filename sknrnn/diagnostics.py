@@ -69,6 +69,8 @@ def stability_report(estimator):
     fast as ``exp(mu t)``, so perturbations of the state (or of past inputs) die
     out. The bound is worst case: ``mu >= 0`` does not mean the model is
     unstable, see :func:`lyapunov_exponent` for a measurement along real data.
+    A model that reads both ways (``bidirectional=True``) has two SDEs: the
+    report is that of the less stable one (the larger ``mu``).
 
     Parameters
     ----------
@@ -117,9 +119,8 @@ def stability_report(estimator):
     return _report(estimator, "stability_report")
 
 
-def _report(estimator, caller):
-    est = final_estimator(estimator, require_passthrough=False, caller=caller)
-    aA, W, dt = _matrices(est.module_)
+def _reader_report(module):
+    aA, W, dt = _matrices(module)
     a_sym = 0.5 * (aA + aA.T)
     linear_part = float(torch.linalg.eigvalsh(a_sym).max())
     recurrent_norm = float(torch.linalg.matrix_norm(W, ord=2))
@@ -131,6 +132,13 @@ def _report(estimator, caller):
         contraction_per_step=float(np.exp(margin * float(dt.max()))),
         dt=dt.numpy(),
     )
+
+
+def _report(estimator, caller):
+    """The report of the least stable reader (forward, or the reverse one when present)."""
+    est = final_estimator(estimator, require_passthrough=False, caller=caller)
+    readers = [est.module_] + ([est.module_.reverse] if est.module_.reverse is not None else [])
+    return max((_reader_report(m) for m in readers), key=lambda report: report.margin)
 
 
 @validate_params({"estimator": "no_validation"}, prefer_skip_nested_validation=True)
@@ -217,7 +225,9 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
 
     the Jacobian of step ``k`` (the midpoint rule's step Jacobian with
     ``solver="midpoint"``) and ``M`` the number of observed steps of that
-    sequence (NaN end padding is not counted). ``exp(lambda * M)`` is how much
+    sequence (NaN end padding is not counted; with windows, ``M`` counts the
+    windows, the steps of the recurrence). With ``bidirectional=True`` it is the
+    exponent of the forward reader. ``exp(lambda * M)`` is how much
     the most sensitive perturbation of the initial state is stretched by the
     time the sequence ends.
 
@@ -276,7 +286,9 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
     with torch.no_grad():
         for start in range(0, len(X32), batch_size):
             x = torch.as_tensor(X32[start : start + batch_size], device=device)
+            lens = torch.as_tensor(lengths[start : start + batch_size], device=device)
+            x, lens, _ = module.windows(x, lens)  # one step per window of window_ steps
             u = module.encode(x).to("cpu", torch.float64)
-            lens = torch.as_tensor(lengths[start : start + batch_size])
+            lens = lens.cpu()
             out.append(_lyapunov_batch(module64, u, lens).numpy())
     return np.concatenate(out)

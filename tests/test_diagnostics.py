@@ -33,23 +33,23 @@ def data():
 
 
 def _set_linear_dynamics(est, c, dt):
-    """Make the module's drift ``-c h`` (A = -c I, W = 0) with a fixed step ``dt``."""
-    m = est.module_
-    n = m.hidden_size
-    eye = torch.eye(n)
-    scale = 2.0 * (1.0 - m.beta)  # the symmetric part of M enters as (1 - beta)(M + M^T)
-    with torch.no_grad():
-        m.M_A.copy_(eye * (m.gamma_a - c) / scale)
-        m.M_W.copy_(eye * m.gamma_w / scale)
-        m.raw_dt.fill_(math.log(math.expm1(dt)))
-    A, W = m.hidden_matrices()
-    torch.testing.assert_close(A, -c * eye)
-    torch.testing.assert_close(W, torch.zeros(n, n))
+    """Make each reader's drift ``-c h`` (A = -c I, W = 0) with a fixed step ``dt``."""
+    for m in filter(None, (est.module_, est.module_.reverse)):
+        n = m.hidden_size
+        eye = torch.eye(n)
+        scale = 2.0 * (1.0 - m.beta)  # the symmetric part of M enters as (1 - beta)(M + M^T)
+        with torch.no_grad():
+            m.M_A.copy_(eye * (m.gamma_a - c) / scale)
+            m.M_W.copy_(eye * m.gamma_w / scale)
+            m.raw_dt.fill_(math.log(math.expm1(dt)))
+        A, W = m.hidden_matrices()
+        torch.testing.assert_close(A, -c * eye)
+        torch.testing.assert_close(W, torch.zeros(n, n))
 
 
 def test_stability_margin_matches_numpy(data):
     X, y = data
-    clf = _fit(X, y, linear_weight=0.7)
+    clf = _fit(X, y, linear_weight=0.7, bidirectional=False)  # one reader: its matrices
     A, W = (t.detach().double().numpy() for t in clf.module_.hidden_matrices())
     aA = 0.7 * A
     expected_linear = np.linalg.eigvalsh((aA + aA.T) / 2).max()
@@ -182,3 +182,17 @@ def test_multiplicative_noise_training_gives_more_contractive_dynamics():
     lam_noisy = lyapunov_exponent(noisy, X).mean()
     assert lam_noisy < lam_clean - 0.005, (lam_clean, lam_noisy)
     assert stability_report(noisy).linear_part < stability_report(clean).linear_part
+
+
+def test_both_readers_count_in_the_stability_report_and_windows_in_the_exponent():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(6, 40))
+    clf = NoisyRNNClassifier(hidden_size=3, max_iter=1, window=4, bidirectional=True,
+                             random_state=0).fit(X, [0, 1] * 3)
+    with torch.no_grad():  # make the reverse reader the less stable one
+        clf.module_.reverse.M_W.mul_(50.0)
+    report = stability_report(clf)
+    reverse_W = clf.module_.reverse.hidden_matrices()[1].detach().double()
+    assert report.recurrent_norm == pytest.approx(float(torch.linalg.matrix_norm(reverse_W, 2)))
+    _set_linear_dynamics(clf, c=9.0, dt=0.1)  # forward reader: J = 0.1 I at every step
+    np.testing.assert_allclose(lyapunov_exponent(clf, X), np.log(0.1), rtol=1e-6)

@@ -389,6 +389,7 @@ def test_augment_is_reproducible_changes_the_fit_and_can_change_on_continued_tra
     with pytest.raises(InvalidParameterError, match="augment"):
         NoisyRNNClassifier(augment=0.7).fit(X, y)
 
+
 INTEGER_PARAMS = dict(hidden_size=8, max_iter=3, batch_size=8, n_iter_no_change=2, verbose=0,
                       random_state=0)
 
