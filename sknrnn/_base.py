@@ -40,10 +40,11 @@ _AUTO_BATCH = (16, 8, 64)  # (divisor of n, smallest, largest)
 _AUTO_STEPS = 2000
 _AUTO_EPOCHS = (10, 1000)
 # window="auto": as many observations per step as give a recurrence of at most
-# _AUTO_WINDOW_STEPS steps. dt="auto": per-unit steps spread over (1 / S, 1) for a
-# recurrence of S steps when _AUTO_DT_RANGE, else one step min(1, 64 / S).
+# _AUTO_WINDOW_STEPS steps. dt="auto" for a recurrence of S steps: per-unit steps
+# spread over (1 / S, 1) when S > _AUTO_DT_RANGE (None: never), else one step
+# min(1, 64 / S) (1 for S <= 64).
 _AUTO_WINDOW_STEPS = 128
-_AUTO_DT_RANGE = True
+_AUTO_DT_RANGE = 64
 
 
 class _StopOnNonFiniteLoss(Callback):
@@ -351,7 +352,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         hidden_size=64,
         *,
         noise_type="mixed",
-        noise_level=0.1,
+        noise_level=0.2,
         noise_increment="rademacher",
         solver="euler",
         dt="auto",
@@ -452,9 +453,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         """The initial step (or range of steps) for a recurrence of ``n_steps`` steps."""
         dt = self.dt
         if isinstance(dt, str):  # "auto"
-            if _AUTO_DT_RANGE is not False:
-                floor = 0.0 if _AUTO_DT_RANGE is True else float(_AUTO_DT_RANGE)
-                return (min(1.0, max(floor, 1.0 / max(n_steps, 1))), 1.0)
+            if _AUTO_DT_RANGE is not None and n_steps > _AUTO_DT_RANGE:
+                return (1.0 / n_steps, 1.0)
             # A total integration time of about 64 time units, steps at most 1.
             return min(1.0, 64.0 / max(n_steps, 1))
         if isinstance(dt, (tuple, list)):

@@ -24,11 +24,11 @@ _PARAMS_DOC = """
         (multiplicative) or ``s1 + s2 * h`` (mixed), elementwise per hidden unit.
         ``"none"`` is the deterministic Lipschitz RNN. Noise is injected in
         training only; prediction is deterministic. The default, mixed noise of
-        level 0.1, was chosen on the development suite of
+        level 0.2, was chosen on the development suite of
         ``benchmarks/accuracy.py`` by accuracy under perturbed inputs at matched
         clean accuracy.
 
-    noise_level : float or (float, float), default=0.1
+    noise_level : float or (float, float), default=0.2
         The level ``s1`` and/or ``s2``; for ``"mixed"`` a single float sets both
         or a pair gives ``(s1, s2)``. Levels are those of the continuous-time SDE:
         each step adds ``sqrt(dt) * sigma(h) * xi`` with ``xi`` of mean 0 and
@@ -53,8 +53,10 @@ _PARAMS_DOC = """
         Initial integration step per hidden unit: a float gives every unit that
         step; a ``(dt_min, dt_max)`` range spreads the units' steps geometrically
         over it, so that some units integrate over the whole sequence and others
-        over a few steps. ``"auto"`` is the range ``(1 / S, 1)`` for a recurrence
-        of ``S`` steps (``S = ceil(n_timesteps / window_)``).
+        over a few steps. ``"auto"``, for a recurrence of ``S`` steps
+        (``S = ceil(n_timesteps / window_)``): every unit at 1 up to 64 steps (the
+        recurrence spans the sequence at full resolution), the range
+        ``(1 / S, 1)`` beyond.
 
     learn_dt : bool, default=True
         Train the per-unit step (kept strictly positive by a softplus).
