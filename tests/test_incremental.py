@@ -131,10 +131,12 @@ def test_warm_start_goes_on_from_the_current_weights(three_classes):
     cold = NoisyRNNClassifier(**{**FAST, "max_iter": 3}).fit(X, y).fit(X, y)
     assert cold.n_iter_ == 3
     warm = NoisyRNNClassifier(**{**FAST, "max_iter": 3, "warm_start": True}).fit(X, y)
-    first = warm.loss_curve_[-1]
     warm.fit(X, y)
     assert warm.n_iter_ == 6
-    assert warm.loss_curve_[-1] < first
+    # The second call starts from the trained weights: its first epoch is far
+    # below a cold start's first epoch (its own schedule restarts at
+    # learning_rate_init, so its last epoch need not beat the first call's).
+    assert warm.loss_curve_[3] < 0.5 * cold.loss_curve_[0]
 
 
 def test_user_callbacks_are_called(three_classes):
