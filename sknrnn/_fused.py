@@ -452,7 +452,7 @@ def euler_final_state(
     u : tensor ``(B, T, N)``
         The encoded input ``U x + b``.
     K : tensor ``(N, 2N)``
-        ``[a A; W]^T`` (see ``NoisyRNN._stacked_weight``).
+        ``[a A; W]^T`` (see ``NoisyRNN.stacked_weight``).
     dt : tensor ``(N,)``
         The strictly positive per-unit step.
     lengths : integer tensor ``(B,)`` or None
@@ -460,7 +460,8 @@ def euler_final_state(
     noise_additive, noise_multiplicative : float
         ``s_1`` and ``s_2``; noise is drawn when one of them is nonzero.
     xi : tensor ``(T, B, N)`` or None
-        The standard Gaussian draws; drawn here when None and noise is on.
+        The draws of the noise increments (Gaussian or Rademacher, mean 0 and
+        variance 1); drawn here when None and noise is on.
     step_scale : tensor ``(B, T)`` or None
         Strictly positive scale of the step that reads each observation (irregular
         sampling): ``dt_k = dt * r_k``. None: 1 everywhere. No gradient flows to it.

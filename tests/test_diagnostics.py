@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sknrnn._fitted import _fitted_model
 from sknrnn import (
     NoisyRNNClassifier,
     NoisyRNNRegressor,
@@ -91,7 +92,7 @@ def test_lyapunov_exponent_long_sequences_do_not_underflow():
 def _reference_exponents(clf, X):
     """log ||d h_M / d h_0||_2 / M by autograd through the module's own step, per row."""
     m = clf.module_.double().eval()
-    inputs = clf._inputs(X, None, reset=False)  # standardized as the module reads it
+    inputs = _fitted_model(clf, X, caller="test").inputs  # standardized as the module reads it
     X32, lengths = inputs["x"], inputs["lengths"]
     out = []
     for x, length in zip(X32, lengths):

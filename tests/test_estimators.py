@@ -96,7 +96,7 @@ def test_padded_sequence_predicts_like_the_unpadded_one():
         seq = torch.tensor(z, dtype=torch.float32)[None, :, None]
         with torch.no_grad():
             logits = clf.module_.eval()(seq).numpy()
-        np.testing.assert_allclose(clf._forward(X[i : i + 1]), logits, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(clf._deterministic_outputs(X[i : i + 1]), logits, rtol=1e-6, atol=1e-6)
     # more padding does not change anything
     longer = pad_sequences(seqs, length=12)
     np.testing.assert_array_equal(clf.predict_proba(longer), clf.predict_proba(X))
@@ -312,16 +312,16 @@ def test_fewer_samples_than_batch_size_trains():
 
 
 # -- windows, reading both ways and time scales as estimator parameters ---------------
-def test_window_auto_targets_a_recurrence_length(monkeypatch):
-    from sknrnn import _base
+def test_window_auto_targets_a_recurrence_length():
+    from sknrnn._base import auto_budget
 
     X, y = _toy_classification(n=40, T=12)
-    monkeypatch.setattr(_base, "_AUTO_WINDOW_STEPS", 5)
-    clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
+    with auto_budget(_AUTO_WINDOW_STEPS=5):
+        clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
     assert clf.window_ == 3  # ceil(12 / 5)
     assert clf.module_.encoder.in_features == 3
-    monkeypatch.setattr(_base, "_AUTO_WINDOW_STEPS", 128)
-    assert NoisyRNNClassifier(hidden_size=4, max_iter=2).fit(X, y).window_ == 1
+    with auto_budget(_AUTO_WINDOW_STEPS=128):
+        assert NoisyRNNClassifier(hidden_size=4, max_iter=2).fit(X, y).window_ == 1
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, window=4).fit(X[..., None], y)
     assert clf.window_ == 4 and clf.module_.encoder.in_features == 4
 

@@ -108,7 +108,7 @@ def test_partial_fit_with_other_classes_raises(data):
     X, y = data
     clf = NoisyRNNClassifier(**FAST).partial_fit(X, y, classes=[0, 1])
     clf.partial_fit(X, y, classes=[1, 0])  # the same classes, in any order
-    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] is not the same .*\[0, 1\]"):
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\]` is not the same .*\[0, 1\]"):
         clf.partial_fit(X, y, classes=[0, 1, 2])
 
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
-from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _base, pad_sequences
+from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _inference, _net, pad_sequences
 from sknrnn._validation import check_sequences
 
 FAST = dict(hidden_size=8, max_iter=3, random_state=0)
@@ -133,7 +133,7 @@ def test_keyboard_interrupt_keeps_the_last_completed_epoch(monkeypatch):
         if len(net.history) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(_base._StopOnNonFiniteLoss, "on_epoch_begin", interrupt_in_epoch_3, raising=False)
+    monkeypatch.setattr(_net._StopOnNonFiniteLoss, "on_epoch_begin", interrupt_in_epoch_3, raising=False)
     clf = NoisyRNNClassifier(**{**FAST, "max_iter": 10}).fit(X_OK, Y_OK)
     assert clf.n_iter_ == 3
     assert clf.predict(X_OK).shape == (24,)
@@ -144,7 +144,7 @@ def test_predict_streams_in_batches_and_chunks_agree(fitted, monkeypatch):
     whole = fitted.predict_proba(X)
     sizes = []
     hook = fitted.module_.register_forward_hook(lambda module, args, out: sizes.append(len(out)))
-    monkeypatch.setattr(_base, "_PREDICT_BATCH", 7)
+    monkeypatch.setattr(_inference, "_BATCH", 7)
     try:
         batched = fitted.predict_proba(X)
     finally:
