@@ -197,3 +197,15 @@ def test_both_readers_count_in_the_stability_report_and_windows_in_the_exponent(
     assert report.recurrent_norm == pytest.approx(float(torch.linalg.matrix_norm(reverse_W, 2)))
     _set_linear_dynamics(clf, c=9.0, dt=0.1)  # forward reader: J = 0.1 I at every step
     np.testing.assert_allclose(lyapunov_exponent(clf, X), np.log(0.1), rtol=1e-6)
+
+
+def test_stability_margin_names_itself(toy):
+    X, y = toy
+    with pytest.raises(TypeError, match="^stability_margin needs"):
+        stability_margin(LogisticRegression().fit(X, y))
+
+
+def test_lyapunov_exponent_checks_its_batch_size(tiny_fitted, toy):
+    X, _ = toy
+    with pytest.raises(ValueError, match="'batch_size' parameter of lyapunov_exponent"):
+        lyapunov_exponent(tiny_fitted, X, batch_size="a")

@@ -1,4 +1,4 @@
-"""sample_weight in fit, partial_fit and score; class_weight on the classifier (issue 13, case 2)."""
+"""sample_weight in fit, partial_fit and score; class_weight on the classifier."""
 
 import numpy as np
 import pytest
