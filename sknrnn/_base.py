@@ -19,14 +19,15 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _net
 from ._compat import upgrade_saved_state
+from ._continued import apply_params, changed_params, tracked_params
 from ._inference import deterministic_outputs, module_device
+from ._inputs import module_inputs
 from ._sde import NOISE_INCREMENTS, NOISE_TYPES, SOLVERS, NoisyRNN
-from ._validation import check_sequences, check_times, mean_and_scale, observed_mask
 
 # The adaptive training budget (batch_size="auto", max_iter="auto"), chosen by
 # measurement on the development suite (benchmarks/accuracy.py): minibatches of
@@ -122,6 +123,30 @@ def training_budget(batch_size, max_iter, n_samples):
     steps_per_epoch = math.ceil(n_samples / batch_size)
     lo, hi = _AUTO_EPOCHS
     return batch_size, max(lo, min(hi, math.ceil(_AUTO_STEPS / steps_per_epoch)))
+
+
+def _noise_pair(noise_type, level):
+    """``(additive, multiplicative)`` levels as ``noise_level`` (``level``) gives them.
+
+    :func:`sknrnn._sde.noise_levels`, called by the module, decides which of
+    them ``noise_type`` uses (and checks their values): here only the rule
+    of the estimators, a pair only with ``noise_type="mixed"``.
+    """
+    if noise_type != "none" and isinstance(level, (tuple, list)):
+        if noise_type != "mixed":
+            raise ValueError(
+                "noise_level may be an (additive, multiplicative) pair only with "
+                f"noise_type='mixed'; got noise_level={level!r} with "
+                f"noise_type={noise_type!r}. Pass a single float otherwise."
+            )
+        if len(level) != 2:
+            raise ValueError(
+                "noise_level for noise_type='mixed' is a float (both levels) or an "
+                f"(additive, multiplicative) pair; got {len(level)} values {level!r}."
+            )
+    if noise_type == "none":
+        return 0.0, 0.0  # no noise, whatever the level (a grid may pair them)
+    return tuple(level) if isinstance(level, (tuple, list)) else (level, level)
 
 
 def _sub_seed(seed, *stream):
@@ -288,33 +313,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             )
 
     # -- parameters -> the module's arguments (fit, warm start; load reads them back) --
-    def _noise_pair(self):
-        """``(additive, multiplicative)`` levels as ``noise_level`` gives them.
-
-        :func:`sknrnn._sde.noise_levels`, called by the module, decides which of
-        them ``noise_type`` uses (and checks their values): here only the rule
-        of the estimators, a pair only with ``noise_type="mixed"``.
-        """
-        level = self.noise_level
-        if self.noise_type != "none" and isinstance(level, (tuple, list)):
-            if self.noise_type != "mixed":
-                raise ValueError(
-                    "noise_level may be an (additive, multiplicative) pair only with "
-                    f"noise_type='mixed'; got noise_level={level!r} with "
-                    f"noise_type={self.noise_type!r}. Pass a single float otherwise."
-                )
-            if len(level) != 2:
-                raise ValueError(
-                    "noise_level for noise_type='mixed' is a float (both levels) or an "
-                    f"(additive, multiplicative) pair; got {len(level)} values {level!r}."
-                )
-        if self.noise_type == "none":
-            return 0.0, 0.0  # no noise, whatever the level (a grid may pair them)
-        return tuple(level) if isinstance(level, (tuple, list)) else (level, level)
-
     def _equation_arguments(self):
         """The module's constants from the parameters: what a fitted module may change."""
-        add, mult = self._noise_pair()
+        add, mult = _noise_pair(self.noise_type, self.noise_level)
         return dict(
             noise_type=self.noise_type,
             noise_additive=add,
@@ -372,38 +373,6 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             _sub_seed(self._seed, _NOISE, getattr(self, "n_iter_", 0))
         )
 
-    # -- the validation set of early stopping --------------------------------------
-    def _validation_split(self, targets, n_classes, seed):
-        """The validation split of fit for early stopping (None without), checked on y."""
-        if not self.early_stopping:
-            return None
-        n_samples = len(targets)
-        n_valid = _net.n_held_out(self.validation_fraction, n_samples)
-        needed = max(n_classes, 1)
-        what = f" with all {n_classes} classes" if n_classes else ""
-        if n_valid < needed:
-            raise ValueError(
-                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
-                f"of {n_samples} samples ({n_valid}), too few for a validation set{what}. Use "
-                "more data, a larger validation_fraction, or early_stopping=False."
-            )
-        if n_samples - n_valid < needed:
-            raise ValueError(
-                f"early_stopping=True with validation_fraction={self.validation_fraction} leaves "
-                f"{n_samples - n_valid} of {n_samples} samples for training, too few{what}. Use "
-                "more data, a smaller validation_fraction, or early_stopping=False."
-            )
-        if n_classes:
-            counts = np.bincount(targets, minlength=n_classes)
-            if counts.min() < 2:
-                rare = self.classes_[counts < 2][:5].tolist()
-                raise ValueError(
-                    f"early_stopping=True splits off a stratified validation set, which needs at "
-                    f"least 2 samples of each class; classes {rare} have fewer. Use more data "
-                    "of these classes, or early_stopping=False."
-                )
-        return _net.validation_split(self.validation_fraction, n_classes, seed)
-
     # -- fit / predict --------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, times=None):
@@ -457,63 +426,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         )
 
     def _inputs(self, X, times, *, reset, sample_weight=None):
-        """Validated X (and times) as the dict of arrays that the net's module takes.
-
-        Training (``reset`` or a ``sample_weight``) adds the validated weights
-        (float64, key ``"sample_weight"``); fit's statistics of X are weighted.
-        """
-        X, lengths = check_sequences(self, X, reset=reset)
-        observed = observed_mask(lengths, X.shape[1])
-        weights = None
-        if sample_weight is not None:
-            weights = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        if reset:
-            # In float64, before the cast to float32: unit-free (offsets of 1e9 and scales
-            # of 1e-13 or 1e18 standardize as well as unit data).
-            step_weights = None if weights is None else np.broadcast_to(
-                weights[:, None], observed.shape
-            )[observed]
-            self._x_mean, self._x_scale = mean_and_scale(X[observed], step_weights)
-        inputs = {"x": self._standardize(X, observed), "lengths": lengths}
-        if weights is not None:
-            inputs["sample_weight"] = weights
-        fitted_with_times = getattr(self, "time_step_", None) is not None
-        if reset:
-            self.time_step_ = None
-        elif times is None and fitted_with_times:
-            raise ValueError(
-                f"This {type(self).__name__} was fitted with observation times: pass times= "
-                "here too. In GridSearchCV or cross_validate, enable metadata routing "
-                "(sklearn.set_config(enable_metadata_routing=True)) and request them: "
-                "estimator.set_fit_request(times=True).set_score_request(times=True)."
-            )
-        elif times is not None and not fitted_with_times:
-            raise ValueError(
-                f"This {type(self).__name__} was fitted without observation times (evenly "
-                "spaced steps), so times have no spacing to refer to: fit with times= to "
-                "use them, or leave them out here."
-            )
-        if times is not None:
-            inputs["step_scale"], time_step = check_times(
-                times, X.shape[1], lengths, time_step=None if reset else self.time_step_
-            )
-            if reset:  # predict and continued training use the spacing learned here
-                self.time_step_ = time_step
-        return inputs
-
-    def _standardize(self, X, observed):
-        """X (float64, 3D) standardized with the statistics of fit, as float32; padding 0."""
-        with np.errstate(over="ignore"):
-            Z = ((X - self._x_mean) / self._x_scale).astype(np.float32)
-        Z[~observed] = 0.0
-        if not np.isfinite(Z).all():
-            raise ValueError(
-                "X has values more than 3e38 standard deviations (those of the data given to "
-                "fit) away from the mean of fit: check the units of X."
-            )
-        return Z
+        """X (and times) as the module reads them: see ``_inputs.module_inputs``."""
+        return module_inputs(self, X, times, reset=reset, sample_weight=sample_weight)
 
     def _fit(self, X, y, *, epochs, reset, classes=None, partial=False, sample_weight=None,
              times=None):
@@ -530,7 +444,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             _net.check_callbacks(self.callbacks)
             device = resolve_device(self.device, warn=True)
             # Refuse what cannot change on a fitted model.
-            changed = set() if reset else self._changed_params()
+            changed = set() if reset else changed_params(self)
             inputs = self._inputs(X, times, reset=reset, sample_weight=sample_weight)
             n_samples = len(inputs["x"])
             weights = inputs.pop("sample_weight", None)
@@ -550,7 +464,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             seed = self._draw_seed() if reset or "random_state" in changed else self._seed
             # fit (a warm-start fit too) holds out a validation set under early_stopping;
             # partial_fit never does.
-            split = None if partial else self._validation_split(targets, n_classes, seed)
+            split = (
+                None if partial else _net.checked_validation_split(self, targets, n_classes, seed)
+            )
             # Minibatches sized for this call's data, and the epochs it plans.
             held_out = (
                 _net.n_held_out(self.validation_fraction, n_samples) if split is not None else 0
@@ -563,7 +479,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 self._seed = seed
                 # partial_fit trains without a validation set (its first call included): the
                 # net keeps what it was built with, and a saved model is rebuilt with the same.
-                self._validation = split is not None
+                self._validation_held_out = split is not None
                 # The cosine schedule spans the epochs that the fit plans (kept on save).
                 self._schedule_epochs = planned
                 module = self._build_module(
@@ -575,10 +491,10 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                     n_classes=n_classes, target_scaling=self._target_scaling(), seed=seed,
                     device=device,
                 )
-                self._built_params = self._tracked_params()
+                self._built_params = tracked_params(self)
             else:
                 # Go on from the current weights, with the parameters as they are now.
-                self._apply_params(changed, equations, seed, split, partial, device)
+                apply_params(self, changed, equations, seed, split, partial, device)
                 if not partial:  # a warm-start fit: a schedule of its own
                     self._schedule_epochs = planned
                     _net.restart_schedule(self.net_, self.learning_rate_init, planned)
@@ -600,74 +516,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             vars(self).update(before)
             raise
 
-    # -- continued training: the parameters as they are now ------------------------
-    # Parameters that shape the weights: they cannot change on a fitted model.
-    _FIXED_PARAMS = ("hidden_size", "dt", "learn_dt", "window", "bidirectional")
-    # Parameters of the module's equations, changed in place on the fitted module.
-    _MODULE_PARAMS = (
-        "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",
-        "linear_weight", "augment",
-    )
-    # Parameters of the training loop's callbacks, rebuilt when one of them changes.
-    # (max_iter and batch_size need nothing rebuilt: every call plans its own budget.)
-    _CALLBACK_PARAMS = (
-        "lr_schedule", "clip_grad_norm", "early_stopping", "validation_fraction",
-        "n_iter_no_change", "tol", "verbose", "callbacks",
-    )
-
-    def _tracked_params(self):
-        return {
-            key: value for key, value in self.get_params(deep=False).items()
-            if key != "warm_start"
-        }
-
-    def _changed_params(self):
-        """Names of the parameters changed since the net was built; errors for the fixed ones."""
-        built = getattr(self, "_built_params", None)
-        if built is None:  # a model saved before this was recorded: nothing known to differ
-            self._built_params = built = self._tracked_params()
-        now = self._tracked_params()
-        changed = {key for key in now if not _same(now[key], built.get(key))}
-        fixed = sorted(changed.intersection(self._FIXED_PARAMS))
-        if fixed:
-            was = ", ".join(f"{key}={built.get(key)!r}" for key in fixed)
-            raise ValueError(
-                f"{', '.join(fixed)} changed since this {type(self).__name__} was fitted "
-                f"({was} then), but it shapes the fitted weights, so training cannot go on "
-                "from them. Set it back to go on training, or fit anew (warm_start=False; "
-                "partial_fit on a fresh estimator)."
-            )
-        return changed
-
-    def _apply_params(self, changed, equations, seed, split, partial, device):
-        """Bring the fitted module and net to the parameters as they are now.
-
-        ``equations``, ``seed``, ``split`` and ``device`` were worked out (and
-        checked) by the caller; a warm-start fit (not ``partial``) holds out ``split``.
-        """
-        module = self.net_.module_
-        if changed.intersection(self._MODULE_PARAMS):
-            module.configure(**{k: v for k, v in equations.items() if k != "augment"})
-            module.augment = equations["augment"]
-            self._module_kwargs.update(equations)
-        if "random_state" in changed:  # the shuffling and the noise streams
-            self._seed = seed
-        self._validation = _net.update_net(
-            self, self.net_,
-            rebuild_callbacks=bool(changed.intersection(self._CALLBACK_PARAMS)),
-            seed=seed if "random_state" in changed else None,
-            device=device if "device" in changed else None,
-            split=split, partial=partial, epochs=self._schedule_epochs,
-        )
-        self._built_params = self._tracked_params()
-
     def _record_history(self):
         history = self.net_.history
         self.n_iter_ = len(history)
         self.loss_curve_ = list(history[:, "train_loss"])
         # As scikit-learn's MLP: the lowest training loss, None under early stopping
         # (which keeps the epoch of the lowest validation loss instead).
-        self.best_loss_ = None if self._validation else min(self.loss_curve_)
+        self.best_loss_ = None if self._validation_held_out else min(self.loss_curve_)
         return self
 
     def _deterministic_outputs(self, X, times=None):
@@ -706,7 +561,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             self, module.to(device), saved_net,
             split=(
                 _net.validation_split(self.validation_fraction, n_classes, self._seed)
-                if self._validation else None
+                if self._validation_held_out else None
             ),
             n_classes=n_classes, target_scaling=self._target_scaling(), seed=self._seed,
             device=device, epochs=self._schedule_epochs,
@@ -723,19 +578,3 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # NaN is allowed only as end padding, not anywhere: keep allow_nan False.
         tags.input_tags.three_d_array = True
         return tags
-
-
-def _same(a, b):
-    """Whether a parameter kept its value (callbacks and other objects: the same object)."""
-    if a is b:
-        return True
-    if _is_number(a) and _is_number(b):  # np.int64(8) is 8: numpy and Python numbers alike
-        return bool(a == b)
-    try:
-        return bool(type(a) is type(b) and a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def _is_number(value):
-    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))

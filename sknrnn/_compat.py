@@ -31,9 +31,10 @@ def upgrade_saved_state(state, module_state):
     # 0.1: the cosine schedule spanned max_iter; and fit's early_stopping decided
     # whether the net held out a validation set.
     state.setdefault("_schedule_epochs", state.get("max_iter"))
-    state.setdefault("_validation", state.get("early_stopping"))
+    # 0.3 named whether the net holds out a validation set "_validation".
+    held_out = state.pop("_validation", state.get("early_stopping"))
+    state.setdefault("_validation_held_out", held_out)
     # 0.1-0.3: best_loss_ (as scikit-learn's MLP: None under early stopping).
     if "loss_curve_" in state:
-        state.setdefault(
-            "best_loss_", None if state["_validation"] else min(state["loss_curve_"], default=None)
-        )
+        best = None if held_out else min(state["loss_curve_"], default=None)
+        state.setdefault("best_loss_", best)

@@ -169,7 +169,7 @@ def check_callbacks(callbacks):
             )
 
 
-def _callbacks(est, epochs, *, validation):
+def _callbacks(est, epochs, *, held_out):
     """The callbacks of the training loop, from the estimator's parameters."""
     callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
     if est.lr_schedule == "cosine":
@@ -190,7 +190,7 @@ def _callbacks(est, epochs, *, validation):
         callbacks.append(("progress", _EpochProgress(total=int(epochs))))
     elif verbose >= 2:
         callbacks.append(("epoch_log", _EpochLog()))
-    if validation:
+    if held_out:
         callbacks.append(
             (
                 "early_stopping",
@@ -215,6 +215,38 @@ def n_held_out(validation_fraction, n_samples):
 def validation_split(validation_fraction, n_classes, seed):
     """skorch's split of the validation set (stratified for a classifier)."""
     return ValidSplit(validation_fraction, stratified=n_classes > 0, random_state=seed)
+
+
+def checked_validation_split(est, targets, n_classes, seed):
+    """The validation split of fit for early stopping (None without), checked on y."""
+    if not est.early_stopping:
+        return None
+    n_samples = len(targets)
+    n_valid = n_held_out(est.validation_fraction, n_samples)
+    needed = max(n_classes, 1)
+    what = f" with all {n_classes} classes" if n_classes else ""
+    if n_valid < needed:
+        raise ValueError(
+            f"early_stopping=True holds out validation_fraction={est.validation_fraction} "
+            f"of {n_samples} samples ({n_valid}), too few for a validation set{what}. Use "
+            "more data, a larger validation_fraction, or early_stopping=False."
+        )
+    if n_samples - n_valid < needed:
+        raise ValueError(
+            f"early_stopping=True with validation_fraction={est.validation_fraction} leaves "
+            f"{n_samples - n_valid} of {n_samples} samples for training, too few{what}. Use "
+            "more data, a smaller validation_fraction, or early_stopping=False."
+        )
+    if n_classes:
+        counts = np.bincount(targets, minlength=n_classes)
+        if counts.min() < 2:
+            rare = est.classes_[counts < 2][:5].tolist()
+            raise ValueError(
+                f"early_stopping=True splits off a stratified validation set, which needs at "
+                f"least 2 samples of each class; classes {rare} have fewer. Use more data "
+                "of these classes, or early_stopping=False."
+            )
+    return validation_split(est.validation_fraction, n_classes, seed)
 
 
 # -- the loss, the data and the optimizer ------------------------------------------
@@ -352,7 +384,7 @@ def build_net(est, module, *, batch_size, epochs, split, n_classes, target_scali
         batch_size=batch_size,
         train_split=split,
         # Early stopping reads the validation loss: only where there is a validation set.
-        callbacks=_callbacks(est, epochs, validation=split is not None),
+        callbacks=_callbacks(est, epochs, held_out=split is not None),
         iterator_train__shuffle=True,
         iterator_train__collate_fn=default_convert,
         iterator_valid__collate_fn=default_convert,
@@ -388,14 +420,14 @@ def update_net(est, net, *, rebuild_callbacks, seed=None, device=None, split=Non
         net.optimizer_.load_state_dict(net.optimizer_.state_dict())  # moves Adam's state
     if not partial:
         net.set_params(train_split=split)
-    validation = net.train_split is not None
-    if rebuild_callbacks or ("early_stopping" in dict(net.callbacks_)) != validation:
+    held_out = net.train_split is not None
+    if rebuild_callbacks or ("early_stopping" in dict(net.callbacks_)) != held_out:
         net.set_params(
             verbose=int(est.verbose),
-            callbacks=_callbacks(est, epochs, validation=validation),
+            callbacks=_callbacks(est, epochs, held_out=held_out),
         )
         net.initialize_callbacks()
-    return validation
+    return held_out
 
 
 def restart_schedule(net, learning_rate, epochs):

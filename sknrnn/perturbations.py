@@ -83,7 +83,8 @@ def _as_sequences(X):
     return (X[:, :, None] if was_2d else X), restore
 
 
-_LEVEL = Interval(Real, 0, np.inf, closed="left")  # finite and >= 0
+# A level, eps or step: finite and >= 0 (robustness.py checks its levels with it too).
+LEVEL = Interval(Real, 0, np.inf, closed="left")
 _SCALE = [Interval(Real, 0, np.inf, closed="left"), "array-like", None]
 
 
@@ -116,7 +117,7 @@ def _channel_scale(X3, scale=None):
 
 # -- random perturbations ---------------------------------------------------
 @validate_params(
-    {"X": ["array-like"], "level": [_LEVEL], "scale": _SCALE, "random_state": ["random_state"]},
+    {"X": ["array-like"], "level": [LEVEL], "scale": _SCALE, "random_state": ["random_state"]},
     prefer_skip_nested_validation=True,
 )
 def white_noise(X, level, *, scale=None, random_state=None):
@@ -159,7 +160,7 @@ def white_noise(X, level, *, scale=None, random_state=None):
 
 
 @validate_params(
-    {"X": ["array-like"], "level": [_LEVEL], "random_state": ["random_state"]},
+    {"X": ["array-like"], "level": [LEVEL], "random_state": ["random_state"]},
     prefer_skip_nested_validation=True,
 )
 def multiplicative_noise(X, level, *, random_state=None):
@@ -314,7 +315,7 @@ _ATTACK_PARAMS = {
     "estimator": "no_validation",  # a sknrnn estimator: final_estimator says what is wrong
     "X": ["array-like"],
     "y": ["array-like", None],
-    "eps": [_LEVEL],
+    "eps": [LEVEL],
     "scale": _SCALE,
     "times": ["array-like", None],
 }
@@ -380,7 +381,7 @@ def fgsm(estimator, X, y, eps, *, scale=None, times=None):
     {
         **_ATTACK_PARAMS,
         "n_steps": [Interval(Integral, 1, None, closed="left")],
-        "step_size": [_LEVEL, None],
+        "step_size": [LEVEL, None],
         "random_start": ["boolean"],
         "random_state": ["random_state"],
     },

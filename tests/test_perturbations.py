@@ -14,7 +14,6 @@ from sknrnn import (
     white_noise,
 )
 
-from conftest import TINY
 
 torch.set_num_threads(1)
 

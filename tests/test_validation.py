@@ -198,7 +198,7 @@ def _snapshot(model, X):
         weights={k: v.clone() for k, v in model.module_.state_dict().items()},
         attrs={key: value for key, value in vars(model).items() if key.endswith("_")
                or key in ("_x_mean", "_x_scale", "_y_mean", "_y_scale", "_seed",
-                          "_schedule_epochs", "_validation")},
+                          "_schedule_epochs", "_validation_held_out")},
     )
 
 
