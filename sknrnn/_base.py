@@ -18,6 +18,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -503,7 +504,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             self.net_, inputs, targets, epochs=epochs, batch_size=batch_size, partial=partial,
             learning_rate=self.learning_rate_init,
         )
-        return self._record_history()
+        ran = len(self.net_.history) - self.n_iter_
+        self._record_history()
+        if not partial and ran == epochs:
+            self._warn_if_still_improving(epochs)
+        return self
 
     @contextmanager
     def _restored_on_error(self):
@@ -524,6 +529,33 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # (which keeps the epoch of the lowest validation loss instead).
         self.best_loss_ = None if self._validation_held_out else min(self.loss_curve_)
         return self
+
+    def _warn_if_still_improving(self, epochs):
+        """A ConvergenceWarning where scikit-learn's MLP warns and it means something.
+
+        Only at a constant rate: the cosine schedule anneals the rate to 0 at the
+        end of the epochs a fit plans, so running them all is the plan. At a
+        constant rate, a fit that ran all its ``epochs`` while the loss (the
+        validation loss under early stopping, which did not stop) still improved
+        by more than ``tol`` within the last ``n_iter_no_change`` epochs was cut
+        short by ``max_iter``.
+        """
+        if self.lr_schedule != "constant":
+            return
+        curve = self.loss_curve_[-epochs:]
+        recent = curve[-(self.n_iter_no_change + 1):]
+        if not self._validation_held_out and len(recent) > 1 and (
+            min(recent[1:]) >= recent[0] - self.tol
+        ):
+            return
+        warnings.warn(
+            f"{type(self).__name__} ran all {epochs} epochs that this fit planned at the "
+            f"constant rate learning_rate_init, and the "
+            f"{'validation ' if self._validation_held_out else ''}loss was still improving "
+            f"by more than tol={self.tol}: it has not converged. Raise max_iter, or use "
+            "lr_schedule='cosine', which anneals the rate over the planned epochs.",
+            ConvergenceWarning,
+        )
 
     def _deterministic_outputs(self, X, times=None):
         """The module's deterministic outputs on X (standardized), float64, in batches."""

@@ -275,10 +275,10 @@ class _EulerRecursion(torch.autograd.Function):
         need_u, need_K, need_dt = ctx.needs_input_grad[:3]
         dev, dtype = grad_out.device, grad_out.dtype
 
-        go = grad_out.contiguous()
+        grad_final = grad_out.contiguous()
         if masked:
             perm_dev = perm.to(dev)
-            go = go[perm_dev]
+            grad_final = grad_final[perm_dev]
         # P[k] = dL/du_k, time-major like Tanh (B rows of one step are contiguous).
         P = (torch.zeros if masked else torch.empty)(n_steps, batch, n, dtype=dtype, device=dev)
         Ps = P.unbind(0)
@@ -319,7 +319,7 @@ class _EulerRecursion(torch.autograd.Function):
                 b = active[k]
                 j = k - k0
                 if b > b_next:  # sequences whose last step is k + 1: their gradient enters here
-                    Gs[j + 1][b_next:b] = go[b_next:b]
+                    Gs[j + 1][b_next:b] = grad_final[b_next:b]
                 if b == batch:
                     g, d, p_out, g_prev = Gs[j + 1], Ds[j], Ps[k], Gs[j]
                     if scaled:

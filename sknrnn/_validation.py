@@ -1,7 +1,9 @@
 """Input checks and conversion: tables, arrays and DataFrames to padded sequences.
 
 Everything a user passes is checked here once, with messages that say what is
-wrong and what to do, before anything reaches torch.
+wrong and what to do, before anything reaches torch. The standardization
+statistics (:func:`mean_and_scale`, :func:`unstandardize`) and the mask of
+observed steps (:func:`observed_mask`) live here too, in NumPy.
 
 Layout of X
 -----------

@@ -450,3 +450,30 @@ def test_mixed_noise_with_three_levels_says_what_is_wrong(toy):
     X, y = toy
     with pytest.raises(ValueError, match="float .* or an .* pair; got 3 values"):
         NoisyRNNClassifier(**TINY, noise_type="mixed", noise_level=[0.1, 0.2, 0.3]).fit(X, y)
+
+
+# -- convergence ---------------------------------------------------------------------
+def test_convergence_warning_only_when_a_constant_rate_is_cut_short(toy):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = toy
+    constant = NoisyRNNClassifier(**{**TINY, "max_iter": 3}, lr_schedule="constant")
+    with pytest.warns(ConvergenceWarning, match="ran all 3 epochs .* still improving"):
+        constant.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        # the cosine schedule ends where the fit planned it; partial_fit plans nothing
+        NoisyRNNClassifier(**{**TINY, "max_iter": 3}).fit(X, y)
+        constant.partial_fit(X, y)
+        # a loss that stopped improving by tol has converged
+        NoisyRNNClassifier(**{**TINY, "max_iter": 3}, lr_schedule="constant", tol=1e6).fit(X, y)
+
+
+def test_best_loss_is_the_lowest_training_loss_without_early_stopping(toy):
+    X, y = toy
+    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 4}).fit(X, y)
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    stopped = NoisyRNNClassifier(**TINY, early_stopping=True, validation_fraction=0.25).fit(X, y)
+    assert stopped.best_loss_ is None  # as the MLP: early stopping keeps the best validation loss
