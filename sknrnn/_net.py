@@ -25,6 +25,7 @@ from skorch.utils import Ansi, to_tensor
 from torch.utils.data import default_convert
 
 from ._inference import batch_rows
+from ._validation import unstandardize
 
 
 # -- callbacks ------------------------------------------------------------------
@@ -308,7 +309,7 @@ class _Unstandardize:
     def __call__(self, outputs):
         mean = torch.as_tensor(self.mean, device=outputs.device)
         scale = torch.as_tensor(self.scale, device=outputs.device)
-        return outputs.to(torch.float64) * scale + mean
+        return unstandardize(outputs.to(torch.float64), mean, scale)
 
 
 def _net_settings(n_classes, target_scaling):

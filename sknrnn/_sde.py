@@ -410,11 +410,12 @@ class NoisyRNN(nn.Module):
             raise ValueError(
                 f"noise_increment must be one of {NOISE_INCREMENTS}, got {noise_increment!r}."
             )
+        # Where the levels are decided (and checked), before anything is set: a bad
+        # level leaves the module as it was.
+        levels = noise_levels(noise_type, (noise_additive, noise_multiplicative))
         self.noise_increment = noise_increment
         self.noise_type = noise_type
-        self.noise_additive, self.noise_multiplicative = noise_levels(
-            noise_type, (noise_additive, noise_multiplicative)
-        )
+        self.noise_additive, self.noise_multiplicative = levels
         self.solver = solver
         self.beta = beta
         self.gamma_a = gamma_a

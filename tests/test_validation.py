@@ -230,6 +230,8 @@ FAILED_CALLS = [
     ("labels of a partial_fit", {}, lambda m: m.partial_fit(X60, Y60 + 5), "not seen in fit"),
     ("hidden_size of a warm start", {"warm_start": True, "hidden_size": 6},
      lambda m: m.fit(X60, Y60), "hidden_size changed"),
+    ("noise level of a warm start", {"warm_start": True, "noise_level": (0.1, -1.0)},
+     lambda m: m.fit(X60, Y60), "finite and >= 0"),
 ]
 
 
@@ -240,10 +242,12 @@ def test_a_call_that_fails_before_training_leaves_the_model_as_it_was(name, para
     """classes_, the input statistics, n_features_in_, times... were overwritten before."""
     model = NoisyRNNClassifier(**TINY).fit(X60, Y60)
     before = _snapshot(model, X60)
+    levels = (model.module_.noise_additive, model.module_.noise_multiplicative)
     model.set_params(**params)
     with pytest.raises(ValueError, match=message):
         call(model)
     _assert_same(before, _snapshot(model, X60))
+    assert (model.module_.noise_additive, model.module_.noise_multiplicative) == levels
     model.set_params(**{key: NoisyRNNClassifier().get_params()[key] for key in params})
     model.set_params(hidden_size=TINY["hidden_size"]).partial_fit(X60, Y60)  # still trains
     assert model.n_iter_ == TINY["max_iter"] + 1
