@@ -507,7 +507,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         ran = len(self.net_.history) - self.n_iter_
         self._record_history()
         if not partial and ran == epochs:
-            self._warn_if_still_improving(epochs)
+            _warn_if_still_improving(self, epochs)
         return self
 
     @contextmanager
@@ -529,33 +529,6 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # (which keeps the epoch of the lowest validation loss instead).
         self.best_loss_ = None if self._validation_held_out else min(self.loss_curve_)
         return self
-
-    def _warn_if_still_improving(self, epochs):
-        """A ConvergenceWarning where scikit-learn's MLP warns and it means something.
-
-        Only at a constant rate: the cosine schedule anneals the rate to 0 at the
-        end of the epochs a fit plans, so running them all is the plan. At a
-        constant rate, a fit that ran all its ``epochs`` while the loss (the
-        validation loss under early stopping, which did not stop) still improved
-        by more than ``tol`` within the last ``n_iter_no_change`` epochs was cut
-        short by ``max_iter``.
-        """
-        if self.lr_schedule != "constant":
-            return
-        curve = self.loss_curve_[-epochs:]
-        recent = curve[-(self.n_iter_no_change + 1):]
-        if not self._validation_held_out and len(recent) > 1 and (
-            min(recent[1:]) >= recent[0] - self.tol
-        ):
-            return
-        warnings.warn(
-            f"{type(self).__name__} ran all {epochs} epochs that this fit planned at the "
-            f"constant rate learning_rate_init, and the "
-            f"{'validation ' if self._validation_held_out else ''}loss was still improving "
-            f"by more than tol={self.tol}: it has not converged. Raise max_iter, or use "
-            "lr_schedule='cosine', which anneals the rate over the planned epochs.",
-            ConvergenceWarning,
-        )
 
     def _deterministic_outputs(self, X, times=None):
         """The module's deterministic outputs on X (standardized), float64, in batches."""
@@ -610,3 +583,31 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # NaN is allowed only as end padding, not anywhere: keep allow_nan False.
         tags.input_tags.three_d_array = True
         return tags
+
+
+def _warn_if_still_improving(est, epochs):
+    """A ConvergenceWarning where scikit-learn's MLP warns and it means something.
+
+    Only at a constant rate: the cosine schedule anneals the rate to 0 at the
+    end of the epochs a fit plans, so running them all is the plan. At a
+    constant rate, a fit that ran all its ``epochs`` while the loss (the
+    validation loss under early stopping, which did not stop) still improved
+    by more than ``tol`` within the last ``n_iter_no_change`` epochs was cut
+    short by ``max_iter``.
+    """
+    if est.lr_schedule != "constant":
+        return
+    curve = est.loss_curve_[-epochs:]
+    recent = curve[-(est.n_iter_no_change + 1):]
+    if not est._validation_held_out and len(recent) > 1 and (
+        min(recent[1:]) >= recent[0] - est.tol
+    ):
+        return
+    warnings.warn(
+        f"{type(est).__name__} ran all {epochs} epochs that this fit planned at the "
+        f"constant rate learning_rate_init, and the "
+        f"{'validation ' if est._validation_held_out else ''}loss was still improving "
+        f"by more than tol={est.tol}: it has not converged. Raise max_iter, or use "
+        "lr_schedule='cosine', which anneals the rate over the planned epochs.",
+        ConvergenceWarning,
+    )
