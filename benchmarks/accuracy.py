@@ -9,7 +9,8 @@ split and the same perturbation draws (the draws depend on the seed only):
 - ``minirocket``: aeon's MiniRocketClassifier (classification only; skipped
   when aeon is not importable: ``pip install -e ".[bench]"``);
 - any ``--extra NAME='{"param": value}'``: sknrnn with those parameters (for tuning;
-  a key with a leading underscore sets that constant of ``sknrnn._base``, e.g.
+  a key with a leading underscore sets that constant of ``sknrnn._base`` for the fit
+  (``sknrnn._base.auto_budget``), e.g.
   ``{"_AUTO_STEPS": 4000}`` for another step budget of ``max_iter="auto"``).
 
 Inputs are standardized with the training mean and std of each channel, and
@@ -89,14 +90,12 @@ def load(name):
     return (Xtr - mean) / std, ytr, (Xte - mean) / std, yte
 
 
-def _constants():
-    from sknrnn import _base
+def budget(kind, extra):
+    """The fit's context: the ``_AUTO_*`` constants that ``--extra`` sets for ``kind``
+    (its keys with a leading underscore), through ``sknrnn._base.auto_budget``."""
+    from sknrnn._base import auto_budget
 
-    return {k: getattr(_base, k) for k in ("_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS", "_AUTO_WINDOW_STEPS",
-                                         "_AUTO_DT_RANGE")}
-
-
-_DEFAULT_CONSTANTS = _constants()
+    return auto_budget(**{k: v for k, v in extra.get(kind, {}).items() if k.startswith("_")})
 
 
 class _PerOutput:
@@ -134,12 +133,11 @@ def make_model(kind, seed, task, extra):
         from aeon.classification.convolution_based import MiniRocketClassifier
 
         return MiniRocketClassifier(random_state=seed), "channels_first"
-    from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _base
+    from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
 
     params = {"noise_type": "none"} if kind == "sknrnn-none" else dict(extra.get(kind, {}))
-    # Constants of sknrnn._base for this fit only (a worker runs many fits).
-    for key in _DEFAULT_CONSTANTS:
-        setattr(_base, key, params.pop(key, _DEFAULT_CONSTANTS[key]))
+    # The budget constants (keys with a leading underscore) are set by budget() for the fit.
+    params = {k: v for k, v in params.items() if not k.startswith("_")}
     cls = NoisyRNNRegressor if task == "regression" else NoisyRNNClassifier
     return cls(random_state=seed, **params), "sequences"
 
@@ -163,7 +161,8 @@ def run_one(name, kind, seed, extra, threads):
     Xtr, ytr, Xte, yte = load(name)
     model, layout = make_model(kind, seed, task, extra)
     start = time.perf_counter()
-    model.fit(as_input(Xtr, layout), ytr)
+    with budget(kind, extra):  # constants for this fit only (a worker runs many fits)
+        model.fit(as_input(Xtr, layout), ytr)
     fit_seconds = time.perf_counter() - start
     metric = r2_score if task == "regression" else accuracy_score
     row = {"dataset": name, "model": kind, "seed": seed, "fit_seconds": round(fit_seconds, 2),

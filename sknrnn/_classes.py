@@ -1,19 +1,20 @@
-"""The public estimators: a thin classifier and a thin regressor over BaseNoisyRNN."""
+"""The public estimators: a thin classifier and a thin regressor over BaseNoisyRNN.
+
+Pure scikit-learn: the targets (classes and class weights, or the target
+scaling), predictions and scores, and the documentation of the parameters.
+"""
 
 import inspect
 
 import numpy as np
-import torch
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
-from skorch import NeuralNetClassifier, NeuralNetRegressor
-
-from ._base import BaseNoisyRNN, _WeightedLoss
-from ._validation import mean_and_scale
+from ._base import BaseNoisyRNN
+from ._validation import mean_and_scale, unstandardize
 
 _PARAMS_DOC = """
     hidden_size : int, default=64
@@ -234,39 +235,6 @@ def _documented(method):
     return method
 
 
-class _ClassifierNet(_WeightedLoss, NeuralNetClassifier):
-    """skorch's NeuralNetClassifier with a sample-weighted loss."""
-
-
-class _RegressorNet(_WeightedLoss, NeuralNetRegressor):
-    """skorch's NeuralNetRegressor with a sample-weighted loss."""
-
-
-class _StandardizedMSELoss(torch.nn.MSELoss):
-    """Mean squared error on targets standardized (in float64) with the statistics of fit."""
-
-    def __init__(self, mean, scale, **kwargs):
-        super().__init__(**kwargs)
-        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float64))
-        self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float64))
-
-    def forward(self, input, target):
-        z = (target.to(self.mean.dtype) - self.mean) / self.scale
-        return super().forward(input, z.to(input.dtype))
-
-
-class _Unstandardize:
-    """The net's outputs back in the units of y (float64)."""
-
-    def __init__(self, mean, scale):
-        self.mean, self.scale = np.asarray(mean), np.asarray(scale)
-
-    def __call__(self, outputs):
-        mean = torch.as_tensor(self.mean, device=outputs.device)
-        scale = torch.as_tensor(self.scale, device=outputs.device)
-        return outputs.to(torch.float64) * scale + mean
-
-
 class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     __doc__ = _doc(
         """Noisy recurrent neural network classifier of sequences.
@@ -313,6 +281,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     """
     )
 
+    _TARGET_NAME = "the class label"
     _parameter_constraints: dict = {
         **BaseNoisyRNN._parameter_constraints,
         "class_weight": [StrOptions({"balanced"}), dict, None],
@@ -333,6 +302,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     )
 
     @_documented
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
@@ -381,10 +351,10 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
                 "least two classes a positive weight."
             )
 
-    def _sample_weight(self, sample_weight, targets, *, reset, incremental):
+    def _loss_weights(self, sample_weight, targets, *, reset, partial):
         weights = sample_weight
         self._check_class_weight()
-        if isinstance(self.class_weight, str) and not reset and not incremental:
+        if isinstance(self.class_weight, str) and not reset and not partial:
             # A warm-start fit may lack some fitted classes: "balanced" over the classes
             # present (n_samples / (n_present * count)); an absent class has no sequence
             # to weigh.
@@ -395,7 +365,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
             )
             return weights * per_class[targets]
         if self.class_weight is not None:
-            if incremental and isinstance(self.class_weight, str):
+            if partial and isinstance(self.class_weight, str):
                 raise ValueError(
                     f"class_weight={self.class_weight!r} is not supported by partial_fit: "
                     "each call sees only part of the data. Compute the weights once, e.g. "
@@ -407,7 +377,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
                 self.class_weight, classes=self.classes_, y=self.classes_[targets]
             )
             weights = weights * per_class[targets]
-        if reset and not incremental:  # a first partial_fit may see one class (classes=)
+        if reset and not partial:  # a first partial_fit may see one class (classes=)
             weighted = np.unique(targets[weights > 0])
             if len(weighted) < 2:
                 raise ValueError(
@@ -418,28 +388,19 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         return weights
 
     def _prepare_targets(self, y, *, reset, classes=None, sample_weight=None):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None: "
-                "pass the class label of each sequence."
-            )
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
         check_classification_targets(y)
-        if not reset and classes is not None:
-            given = np.unique(np.asarray(classes))
-            if not np.array_equal(given, self.classes_):
-                raise ValueError(
-                    f"classes={given.tolist()} is not the same as on the first call to "
-                    f"partial_fit, classes_={self.classes_.tolist()}: the classes are fixed by "
-                    "the first call. Fit anew to train on other classes."
-                )
         if reset:
-            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"y contains only one class ({self.classes_[0]!r}); a classifier needs at "
-                    "least two classes in the training data (or pass classes= to partial_fit)."
-                )
+            vars(self).pop("classes_", None)  # a first partial_fit: classes= decides
+        if classes is not None:  # partial_fit: set on the first call, the same later
+            _check_partial_fit_first_call(self, classes)
+        elif reset:
+            self.classes_ = np.unique(y)
+        if reset and len(self.classes_) < 2:
+            raise ValueError(
+                f"y contains only one class ({self.classes_[0]!r}); a classifier needs at "
+                "least two classes in the training data (or pass classes= to partial_fit)."
+            )
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(
@@ -448,15 +409,6 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
                 "the first partial_fit call (classes=...) or fit anew."
             )
         return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
-
-    def _net_settings(self, n_classes):
-        return _ClassifierNet, dict(
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__reduction="none",  # per-sequence losses, weighted in get_loss
-            classes=list(range(n_classes)),  # y reaches the net as indices into classes_
-            predict_nonlinearity="auto",  # softmax: predict_proba gives probabilities
-            callbacks__valid_acc=None,  # no extra validation scoring unless asked for
-        )
 
     @_documented
     def predict_proba(self, X, times=None):
@@ -470,7 +422,9 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``; each row sums to one.
         """
-        logits = self._forward(X, times)
+        # In float64 from the logits (the net's own softmax, float32, serves skorch's
+        # scoring callbacks during training).
+        logits = self._deterministic_outputs(X, times)
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -486,7 +440,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         -------
         y : ndarray of shape (n_samples,)
         """
-        indices = np.argmax(self._forward(X, times), axis=1)
+        indices = np.argmax(self._deterministic_outputs(X, times), axis=1)
         return self.classes_[indices]
 
     @_documented
@@ -540,7 +494,10 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
     """
     )
 
+    _TARGET_NAME = "the target value(s)"
+
     @_documented
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, times=None):
         """Train for one epoch on (X, y), from the current weights.
 
@@ -562,11 +519,6 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         return self._partial_fit(X, y, sample_weight=sample_weight, times=times)
 
     def _prepare_targets(self, y, *, reset, classes=None, sample_weight=None):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None: "
-                "pass the target value(s) of each sequence."
-            )
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         if y.ndim not in (1, 2):
             raise ValueError(f"y must be 1D or 2D; got an array of shape {y.shape}.")
@@ -582,15 +534,8 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         # predictions and skorch's scoring callbacks see y as the user gave it.
         return y2, y2.shape[1]
 
-    def _net_settings(self, n_classes):
-        mean, scale = self._y_mean, self._y_scale
-        return _RegressorNet, dict(
-            criterion=_StandardizedMSELoss,
-            criterion__reduction="none",  # per-sequence losses, weighted in get_loss
-            criterion__mean=mean,
-            criterion__scale=scale,
-            predict_nonlinearity=_Unstandardize(mean, scale),
-        )
+    def _target_scaling(self):
+        return self._y_mean, self._y_scale
 
     @_documented
     def predict(self, X, times=None):
@@ -604,7 +549,7 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Same number of dimensions as the y given to fit.
         """
-        y = self._forward(X, times) * self._y_scale + self._y_mean
+        y = unstandardize(self._deterministic_outputs(X, times), self._y_mean, self._y_scale)
         return y.ravel() if self._y_ndim == 1 else y
 
     @_documented

@@ -19,9 +19,9 @@ one ``addcmul`` for multiplicative noise), written once in ``_euler_step``:
     t_k     = tanh(h_k @ Wt + u_k)
     h_{k+1} = h_k @ Ka + dt * t_k + s_1 E_k + s_2 h_k * E_k.
 
-The states are stored in ``H`` ``(T + 1, B, N)`` and the ``t_k`` in ``Tb``
+The states are stored in ``H`` ``(T + 1, B, N)`` and the ``t_k`` in ``Tanh``
 ``(T, B, N)``, time-major, so that the ``B`` rows of a step are contiguous; ``u``
-comes time-major from ``NoisyRNN.encode`` and is copied into ``Tb``.
+comes time-major from ``NoisyRNN.encode`` and is copied into ``Tanh``.
 
 Backward, with ``g_{k+1} = dL/dh_{k+1}``:
 
@@ -197,7 +197,7 @@ class _EulerRecursion(torch.autograd.Function):
         Ka, Wt = Kp[:, :n], Kp[:, n:]
         R = _step_scales(r, u) if scaled else None
 
-        # Tb[k] starts as u_k, becomes W h_k + u_k, then t_k = tanh(W h_k + u_k).
+        # Tanh[k] starts as u_k, becomes W h_k + u_k, then t_k = tanh(W h_k + u_k).
         u_t = u.detach().transpose(0, 1)
         E = None
         if noisy:  # E = sqrt(dt) xi, in place when xi was drawn here
@@ -205,10 +205,10 @@ class _EulerRecursion(torch.autograd.Function):
         if masked:
             perm_dev = perm.to(u.device)
             u_t, E, R = _rows_in_order(perm_dev, u_t, E, R)
-        Tb = u_t.contiguous() if masked else u_t.clone(memory_format=torch.contiguous_format)
+        Tanh = u_t.contiguous() if masked else u_t.clone(memory_format=torch.contiguous_format)
         if masked:  # rows past their end are never stepped: keep them finite (padding may be NaN)
             ended = torch.arange(batch)[None, :] >= torch.tensor(active)[:, None]
-            Tb.masked_fill_(ended.to(u.device)[..., None], 0.0)
+            Tanh.masked_fill_(ended.to(u.device)[..., None], 0.0)
             if scaled:
                 R = R.masked_fill(ended.to(u.device), 1.0)
         if scaled:  # R[k]: (B, 1), the scale of each row's step k; E_k = sqrt(r_k dt) xi_k
@@ -226,7 +226,7 @@ class _EulerRecursion(torch.autograd.Function):
         if not fresh:
             torch.mul(E, s1, out=H[1:])
         mult = noisy and s2 != 0.0
-        Hs, Ts = H.unbind(0), Tb.unbind(0)
+        Hs, Ts = H.unbind(0), Tanh.unbind(0)
         Es = E.unbind(0) if mult else None
         Rs = R.unbind(0) if scaled else None
         drift = torch.empty(batch, n, dtype=u.dtype, device=u.device) if scaled else None
@@ -255,7 +255,7 @@ class _EulerRecursion(torch.autograd.Function):
         else:
             out = H[n_steps].clone()
 
-        ctx.save_for_backward(K, dt, Kp, H, Tb, E, R)
+        ctx.save_for_backward(K, dt, Kp, H, Tanh, E, R)
         ctx.perm = perm
         ctx.active = active
         ctx.s1, ctx.s2 = s1, s2
@@ -264,10 +264,10 @@ class _EulerRecursion(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        K, dt, Kp, H, Tb, E, R = ctx.saved_tensors
+        K, dt, Kp, H, Tanh, E, R = ctx.saved_tensors
         perm, active = ctx.perm, ctx.active
         s1, s2 = ctx.s1, ctx.s2
-        n_steps, batch, n = Tb.shape
+        n_steps, batch, n = Tanh.shape
         masked = perm is not None
         scaled = R is not None  # then KaT is M^T and the identity is added per step
         mult = ctx.noisy and s2 != 0.0
@@ -275,11 +275,11 @@ class _EulerRecursion(torch.autograd.Function):
         need_u, need_K, need_dt = ctx.needs_input_grad[:3]
         dev, dtype = grad_out.device, grad_out.dtype
 
-        go = grad_out.contiguous()
+        grad_final = grad_out.contiguous()
         if masked:
             perm_dev = perm.to(dev)
-            go = go[perm_dev]
-        # P[k] = dL/du_k, time-major like Tb (B rows of one step are contiguous).
+            grad_final = grad_final[perm_dev]
+        # P[k] = dL/du_k, time-major like Tanh (B rows of one step are contiguous).
         P = (torch.zeros if masked else torch.empty)(n_steps, batch, n, dtype=dtype, device=dev)
         Ps = P.unbind(0)
         grad_Ka = torch.zeros(n, n, dtype=dtype, device=dev)
@@ -305,7 +305,7 @@ class _EulerRecursion(torch.autograd.Function):
                 G[-1].copy_(carry)
             if masked:  # rows that have ended keep a zero gradient
                 G[:-1].zero_()
-            Tc = Tb[k0:k1]
+            Tc = Tanh[k0:k1]
             D = torch.mul(Tc, Tc).mul_(-dt).add_(dt)
             if scaled:  # D = r dt (1 - t^2)
                 Rs = R[k0:k1].unbind(0)
@@ -319,7 +319,7 @@ class _EulerRecursion(torch.autograd.Function):
                 b = active[k]
                 j = k - k0
                 if b > b_next:  # sequences whose last step is k + 1: their gradient enters here
-                    Gs[j + 1][b_next:b] = go[b_next:b]
+                    Gs[j + 1][b_next:b] = grad_final[b_next:b]
                 if b == batch:
                     g, d, p_out, g_prev = Gs[j + 1], Ds[j], Ps[k], Gs[j]
                     if scaled:
@@ -452,7 +452,7 @@ def euler_final_state(
     u : tensor ``(B, T, N)``
         The encoded input ``U x + b``.
     K : tensor ``(N, 2N)``
-        ``[a A; W]^T`` (see ``NoisyRNN._stacked_weight``).
+        ``[a A; W]^T`` (see ``NoisyRNN.stacked_weight``).
     dt : tensor ``(N,)``
         The strictly positive per-unit step.
     lengths : integer tensor ``(B,)`` or None
@@ -460,7 +460,8 @@ def euler_final_state(
     noise_additive, noise_multiplicative : float
         ``s_1`` and ``s_2``; noise is drawn when one of them is nonzero.
     xi : tensor ``(T, B, N)`` or None
-        The standard Gaussian draws; drawn here when None and noise is on.
+        The draws of the noise increments (Gaussian or Rademacher, mean 0 and
+        variance 1); drawn here when None and noise is on.
     step_scale : tensor ``(B, T)`` or None
         Strictly positive scale of the step that reads each observation (irregular
         sampling): ``dt_k = dt * r_k``. None: 1 everywhere. No gradient flows to it.

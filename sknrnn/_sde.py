@@ -410,11 +410,12 @@ class NoisyRNN(nn.Module):
             raise ValueError(
                 f"noise_increment must be one of {NOISE_INCREMENTS}, got {noise_increment!r}."
             )
+        # Where the levels are decided (and checked), before anything is set: a bad
+        # level leaves the module as it was.
+        levels = noise_levels(noise_type, (noise_additive, noise_multiplicative))
         self.noise_increment = noise_increment
         self.noise_type = noise_type
-        self.noise_additive, self.noise_multiplicative = noise_levels(
-            noise_type, (noise_additive, noise_multiplicative)
-        )
+        self.noise_additive, self.noise_multiplicative = levels
         self.solver = solver
         self.beta = beta
         self.gamma_a = gamma_a
@@ -440,8 +441,8 @@ class NoisyRNN(nn.Module):
         """The strictly positive step ``dt``, one per hidden unit, shape ``(N,)``."""
         return F.softplus(self.raw_dt)
 
-    def _stacked_weight(self):
-        # h @ K = [a A h, W h]: one matmul per drift evaluation.
+    def stacked_weight(self):
+        """``K`` with ``h @ K = [a A h, W h]``: the drift's two products in one matmul."""
         A, W = self.hidden_matrices()
         return torch.cat([self.linear_weight * A, W], dim=0).T
 
@@ -451,7 +452,7 @@ class NoisyRNN(nn.Module):
         With ``jacobian=True``, ``(f, J_f)``: also its Jacobian in ``h``,
         ``a A + diag(1 - tanh^2(W h + u)) W``, of shape ``(B, N, N)``.
         """
-        K = self._stacked_weight() if K is None else K
+        K = self.stacked_weight() if K is None else K
         z = h @ K
         n = self.hidden_size
         t = torch.tanh(z[:, n:] + u)
@@ -476,7 +477,7 @@ class NoisyRNN(nn.Module):
         With ``jacobian=True``, ``(h_next, J)`` with ``J = d h_next / d h`` of shape
         ``(B, N, N)``; the diagnostics read the dynamics through this.
         """
-        K = self._stacked_weight() if K is None else K
+        K = self.stacked_weight() if K is None else K
         dt = self.step_size() if dt is None else dt
         f, jf = self.drift(h, u, K, jacobian=True) if jacobian else (self.drift(h, u, K), None)
         if self.solver == "midpoint":
@@ -494,9 +495,10 @@ class NoisyRNN(nn.Module):
         return h_next, eye + dt.unsqueeze(-1) * jf
 
     def sde_step(self, h, u, dt, K=None, xi=None):
-        """One integration step from ``h`` given ``u = U x + b``; ``xi`` is the Gaussian draw.
+        """One integration step from ``h`` given ``u = U x + b``; ``xi`` is the noise draw.
 
-        With ``xi=None`` the step is deterministic (the drift alone).
+        ``xi`` holds the increments' draws (Gaussian or Rademacher, see
+        ``noise_draws``); with ``xi=None`` the step is deterministic (the drift alone).
         """
         h_next = self.clean_step(h, u, dt, K)
         if xi is not None:
@@ -522,7 +524,7 @@ class NoisyRNN(nn.Module):
         generator = self.generator if generator is None else generator
         u_all = self.encode(x)
         batch, n_steps = u_all.shape[0], u_all.shape[1]
-        K = self._stacked_weight()
+        K = self.stacked_weight()
         dt = self.step_size()
         noisy = (self.training if noise is None else noise) and self.is_noisy
         if step_scale is not None and bool((step_scale == 1).all()):

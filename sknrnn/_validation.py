@@ -1,7 +1,9 @@
 """Input checks and conversion: tables, arrays and DataFrames to padded sequences.
 
 Everything a user passes is checked here once, with messages that say what is
-wrong and what to do, before anything reaches torch.
+wrong and what to do, before anything reaches torch. The standardization
+statistics (:func:`mean_and_scale`, :func:`unstandardize`) and the mask of
+observed steps (:func:`observed_mask`) live here too, in NumPy.
 
 Layout of X
 -----------
@@ -207,6 +209,24 @@ def mean_and_scale(values, weights=None):
     return mean, scale
 
 
+def unstandardize(values, mean, scale):
+    """``values * scale + mean``: standardized values back in their own units.
+
+    The inverse of the standardization by :func:`mean_and_scale`'s statistics,
+    for NumPy arrays and torch tensors alike (float64 in, float64 out).
+    """
+    return values * scale + mean
+
+
+def observed_mask(lengths, n_steps):
+    """Boolean ``(n_samples, n_steps)``: which steps of each sequence are observed.
+
+    The NumPy twin of :func:`sknrnn._sde.observed_steps` (steps before each
+    sequence's length).
+    """
+    return np.arange(n_steps)[None, :] < np.asarray(lengths)[:, None]
+
+
 def _padding_lengths(X):
     """Lengths of NaN-padded sequences, with errors for NaN that is not end padding."""
     n_steps = X.shape[1]
@@ -226,7 +246,7 @@ def _padding_lengths(X):
             "observed step. Drop these rows first."
         )
     lengths = n_steps - np.argmax(observed[:, ::-1], axis=1)
-    inside = step_nan & (np.arange(n_steps)[None, :] < lengths[:, None])
+    inside = step_nan & observed_mask(lengths, n_steps)
     if inside.any():
         rows = np.flatnonzero(inside.any(axis=1))[:5].tolist()
         raise ValueError(
@@ -260,7 +280,7 @@ def check_times(times, n_steps, lengths, *, time_step=None):
             f"steps: pass one observation time per step, times of shape ({n_samples}, {n_steps}) "
             "(NaN at padded steps)."
         )
-    observed = np.arange(n_steps)[None, :] < lengths[:, None]
+    observed = observed_mask(lengths, n_steps)
     if not np.isfinite(times[observed]).all():
         rows = np.flatnonzero((~np.isfinite(times) & observed).any(axis=1))[:5].tolist()
         raise ValueError(

@@ -43,7 +43,8 @@ from numbers import Integral
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._base import final_estimator, module_device
+from ._fitted import _fitted_model
+from ._inference import batch_rows, batches
 from ._validation import check_even_steps
 
 __all__ = ["stability_margin", "stability_report", "lyapunov_exponent"]
@@ -136,8 +137,8 @@ def _reader_report(module):
 
 def _report(estimator, caller):
     """The report of the least stable reader (forward, or the reverse one when present)."""
-    est = final_estimator(estimator, require_passthrough=False, caller=caller)
-    readers = [est.module_] + ([est.module_.reverse] if est.module_.reverse is not None else [])
+    module = _fitted_model(estimator, require_passthrough=False, caller=caller).module
+    readers = [module] + ([module.reverse] if module.reverse is not None else [])
     return max((_reader_report(m) for m in readers), key=lambda report: report.margin)
 
 
@@ -188,7 +189,7 @@ def _lyapunov_batch(module, u, lengths):
     """
     batch, n_steps, n = u.shape
     with torch.no_grad():
-        K, dt = module._stacked_weight(), module.step_size()
+        K, dt = module.stacked_weight(), module.step_size()
     h = u.new_zeros(batch, n)
     # P holds J_k ... J_0 divided by exp(log_scale): renormalized every step.
     P = torch.eye(n, dtype=u.dtype).expand(batch, n, n).clone()
@@ -210,11 +211,11 @@ def _lyapunov_batch(module, u, lengths):
     {
         "estimator": "no_validation",
         "X": ["array-like"],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
     },
     prefer_skip_nested_validation=True,
 )
-def lyapunov_exponent(estimator, X, *, batch_size=256):
+def lyapunov_exponent(estimator, X, *, batch_size=None):
     """Finite-time Lyapunov exponent of a fitted noisy RNN along each sequence of X.
 
     For each sequence the clean hidden trajectory ``h_0 = 0, h_1, ..., h_M`` is
@@ -247,9 +248,9 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
         are ``"passthrough"`` or None (transform X yourself otherwise).
     X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
         Sequences, as for ``predict`` (NaN end padding allowed).
-    batch_size : int, default=256
+    batch_size : int, default=None
         Sequences processed together; memory grows as
-        ``batch_size * hidden_size**2``.
+        ``batch_size * hidden_size**2``. None: 256.
 
     Returns
     -------
@@ -274,21 +275,19 @@ def lyapunov_exponent(estimator, X, *, batch_size=256):
     >>> bool(np.isfinite(exponents).all())
     True
     """
-    est = final_estimator(estimator, caller="lyapunov_exponent")
-    check_even_steps(est, "lyapunov_exponent")
-    inputs = est._inputs(X, None, reset=False)
-    X32, lengths = inputs["x"], inputs["lengths"]
-    module = est.module_
-    device = module_device(module)
+    check_even_steps(_fitted_model(estimator, caller="lyapunov_exponent").estimator,
+                     "lyapunov_exponent")
+    model = _fitted_model(estimator, X, caller="lyapunov_exponent")
+    module = model.module
     # A float64 copy on the CPU: products of many step Jacobians need the precision.
     module64 = copy.deepcopy(module).to("cpu", torch.float64)
+    inputs = {key: model.inputs[key] for key in ("x", "lengths")}
+    batch_size = batch_rows(heavy=True) if batch_size is None else batch_size
     out = []
     with torch.no_grad():
-        for start in range(0, len(X32), batch_size):
-            x = torch.as_tensor(X32[start : start + batch_size], device=device)
-            lens = torch.as_tensor(lengths[start : start + batch_size], device=device)
-            x, lens, _ = module.windows(x, lens)  # one step per window of window_ steps
+        for _, batch in batches(inputs, model.device, batch_size):
+            # One step per window of window_ observations.
+            x, lens, _ = module.windows(batch["x"], batch["lengths"])
             u = module.encode(x).to("cpu", torch.float64)
-            lens = lens.cpu()
-            out.append(_lyapunov_batch(module64, u, lens).numpy())
+            out.append(_lyapunov_batch(module64, u, lens.cpu()).numpy())
     return np.concatenate(out)

@@ -34,14 +34,12 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._base import final_estimator, module_device
+from ._fitted import _fitted_model
+from ._inference import batch_rows, batches
+from ._sde import observed_steps
 from ._validation import mean_and_scale
 
 __all__ = ["white_noise", "multiplicative_noise", "salt_and_pepper", "fgsm", "pgd"]
-
-# Sequences per forward/backward pass in the attacks: memory stays flat on any n.
-_ATTACK_BATCH = 256
-
 
 # -- helpers ------------------------------------------------------------------
 def _as_sequences(X):
@@ -85,7 +83,8 @@ def _as_sequences(X):
     return (X[:, :, None] if was_2d else X), restore
 
 
-_LEVEL = Interval(Real, 0, np.inf, closed="left")  # finite and >= 0
+# A level, eps or step: finite and >= 0 (robustness.py checks its levels with it too).
+LEVEL = Interval(Real, 0, np.inf, closed="left")
 _SCALE = [Interval(Real, 0, np.inf, closed="left"), "array-like", None]
 
 
@@ -118,7 +117,7 @@ def _channel_scale(X3, scale=None):
 
 # -- random perturbations ---------------------------------------------------
 @validate_params(
-    {"X": ["array-like"], "level": [_LEVEL], "scale": _SCALE, "random_state": ["random_state"]},
+    {"X": ["array-like"], "level": [LEVEL], "scale": _SCALE, "random_state": ["random_state"]},
     prefer_skip_nested_validation=True,
 )
 def white_noise(X, level, *, scale=None, random_state=None):
@@ -161,7 +160,7 @@ def white_noise(X, level, *, scale=None, random_state=None):
 
 
 @validate_params(
-    {"X": ["array-like"], "level": [_LEVEL], "random_state": ["random_state"]},
+    {"X": ["array-like"], "level": [LEVEL], "random_state": ["random_state"]},
     prefer_skip_nested_validation=True,
 )
 def multiplicative_noise(X, level, *, random_state=None):
@@ -260,41 +259,40 @@ def salt_and_pepper(X, level, *, random_state=None):
 
 # -- gradient attacks -----------------------------------------------------------
 def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, random_state,
-            times=None, caller, batch_size=_ATTACK_BATCH):
-    est = final_estimator(
-        estimator, caller=caller,
-        hint=" Use the random perturbations (white_noise, multiplicative_noise, "
-        "salt_and_pepper) for other estimators.",
-    )
+            times=None, caller, batch_size=None):
+    """The attack of ``fgsm`` and ``pgd``: ``n_steps`` signed-gradient steps of the loss.
+
+    ``batch_size``: sequences per forward/backward pass (``batch_rows(heavy=True)``
+    when None: each keeps its gradient graph), so that memory stays flat on any n.
+    """
     X3, restore = _as_sequences(X)
     bound = eps * _channel_scale(X3, scale)  # (n_channels,), in units of X
     step = bound * (step_size / eps if eps > 0 else 0.0)
-    inputs = est._inputs(X, times, reset=False)  # standardized as the module reads them
     if y is None:
         raise ValueError("y is required: the attacks increase the loss on the true targets.")
-    targets, _ = est._prepare_targets(y, reset=False)
-    if len(targets) != len(X3):
-        raise ValueError(f"X has {len(X3)} samples but y has {len(targets)}.")
-    targets = torch.from_numpy(targets)
+    model = _fitted_model(
+        estimator, X, y, times=times, caller=caller,
+        hint=" Use the random perturbations (white_noise, multiplicative_noise, "
+        "salt_and_pepper) for other estimators.",
+    )
+    inputs = model.inputs  # standardized as the module reads them
+    if len(model.targets) != len(X3):
+        raise ValueError(f"X has {len(X3)} samples but y has {len(model.targets)}.")
+    targets = torch.from_numpy(model.targets)
     rng = check_random_state(random_state)
 
-    module = est.module_
-    device = module_device(module)
+    module, device = model.module, model.device
     # The budget and the step in the standardized units the module reads.
-    bound_t = torch.as_tensor(bound / est._x_scale, dtype=torch.float32, device=device)
-    step_t = torch.as_tensor(step / est._x_scale, dtype=torch.float32, device=device)
-    lengths = inputs["lengths"]
-    steps = np.arange(inputs["x"].shape[1])
+    bound_t = torch.as_tensor(bound / model.x_scale, dtype=torch.float32, device=device)
+    step_t = torch.as_tensor(step / model.x_scale, dtype=torch.float32, device=device)
+    batch_size = batch_rows(heavy=True) if batch_size is None else batch_size
     deltas = []
     # Gradients are needed even when the caller runs under torch.no_grad().
     with torch.enable_grad():
-        for start in range(0, len(lengths), batch_size):
-            sl = slice(start, start + batch_size)
-            batch = {key: torch.from_numpy(value[sl]).to(device) for key, value in inputs.items()}
+        for rows, batch in batches(inputs, device, batch_size):
             x = batch.pop("x")
-            target = targets[sl].to(device)
-            mask = torch.from_numpy(steps[None, :] < lengths[sl, None]).to(device)
-            mask = mask.unsqueeze(-1).to(torch.float32)
+            target = targets[rows].to(device)
+            mask = observed_steps(batch["lengths"], x.shape[1]).unsqueeze(-1).to(torch.float32)
             if random_start and eps > 0:
                 u = rng.uniform(-1.0, 1.0, size=x.shape).astype(np.float32)
                 delta = torch.from_numpy(u).to(device) * bound_t * mask
@@ -302,14 +300,14 @@ def _attack(estimator, X, y, eps, *, n_steps, step_size, random_start, scale, ra
                 delta = torch.zeros_like(x)
             for _ in range(n_steps):
                 delta.requires_grad_(True)
-                loss = est.net_.get_loss(module(x + delta, **batch, noise=False), target)
+                loss = model.loss(module(x + delta, **batch, noise=False), target)
                 (grad,) = torch.autograd.grad(loss, delta)
                 with torch.no_grad():
                     delta = delta + step_t * grad.sign()
                     delta = torch.maximum(torch.minimum(delta, bound_t), -bound_t) * mask
             deltas.append(delta.detach().to("cpu", torch.float64).numpy())
     # Back to the units of X; inside the budget exactly in float64 (float32 rounding).
-    delta = np.clip(np.concatenate(deltas, axis=0) * est._x_scale, -bound, bound)
+    delta = np.clip(np.concatenate(deltas, axis=0) * model.x_scale, -bound, bound)
     return restore(X3 + delta)
 
 
@@ -317,7 +315,7 @@ _ATTACK_PARAMS = {
     "estimator": "no_validation",  # a sknrnn estimator: final_estimator says what is wrong
     "X": ["array-like"],
     "y": ["array-like", None],
-    "eps": [_LEVEL],
+    "eps": [LEVEL],
     "scale": _SCALE,
     "times": ["array-like", None],
 }
@@ -383,7 +381,7 @@ def fgsm(estimator, X, y, eps, *, scale=None, times=None):
     {
         **_ATTACK_PARAMS,
         "n_steps": [Interval(Integral, 1, None, closed="left")],
-        "step_size": [_LEVEL, None],
+        "step_size": [LEVEL, None],
         "random_start": ["boolean"],
         "random_state": ["random_state"],
     },

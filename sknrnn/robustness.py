@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from . import perturbations as _pt
+from .perturbations import LEVEL
 
 __all__ = [
     "robustness_score",
@@ -50,7 +51,6 @@ _PARAMS = {
     "scoring": [StrOptions(set(get_scorer_names())), callable, None],
     "random_state": ["random_state"],
 }
-_LEVEL = Interval(Real, 0, np.inf, closed="left")
 
 # Default levels of robustness_curve, per perturbation.
 _DEFAULT_LEVELS = {
@@ -210,7 +210,7 @@ _PARAMS_DOC = """**params : dict
         scikit-learn's scorers would not pass it there."""
 
 
-@validate_params({**_PARAMS, "level": [_LEVEL]}, prefer_skip_nested_validation=True)
+@validate_params({**_PARAMS, "level": [LEVEL]}, prefer_skip_nested_validation=True)
 def robustness_score(estimator, X, y, *, perturbation="white_noise", level=0.1, n_repeats=5,
                      scoring=None, random_state=None, **params):
     """Mean score of a fitted estimator on perturbed copies of X.
@@ -437,7 +437,7 @@ class _RobustnessScorer:
     {
         key: _PARAMS[key]
         for key in ("perturbation", "n_repeats", "scoring", "random_state")
-    } | {"level": [_LEVEL]},
+    } | {"level": [LEVEL]},
     prefer_skip_nested_validation=True,
 )
 def make_robustness_scorer(perturbation="white_noise", level=0.1, *, n_repeats=1, scoring=None,

@@ -1,4 +1,4 @@
-"""Prediction on sequences of another length than in fit (issue 13, case 1)."""
+"""Prediction on sequences of another length than in fit."""
 
 import numpy as np
 import pytest

@@ -35,10 +35,10 @@ def test_the_documented_defaults():
 
 
 @pytest.fixture
-def small_budget(monkeypatch):
+def small_budget():
     """A budget of 100 steps (3 to 40 epochs): the same rule at a tenth of the cost."""
-    monkeypatch.setattr(_base, "_AUTO_STEPS", 100)
-    monkeypatch.setattr(_base, "_AUTO_EPOCHS", (3, 40))
+    with _base.auto_budget(_AUTO_STEPS=100, _AUTO_EPOCHS=(3, 40)):
+        yield
 
 
 @pytest.mark.parametrize("n", [6, 40, 1600])

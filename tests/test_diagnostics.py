@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sknrnn._fitted import _fitted_model
 from sknrnn import (
     NoisyRNNClassifier,
     NoisyRNNRegressor,
@@ -91,7 +92,7 @@ def test_lyapunov_exponent_long_sequences_do_not_underflow():
 def _reference_exponents(clf, X):
     """log ||d h_M / d h_0||_2 / M by autograd through the module's own step, per row."""
     m = clf.module_.double().eval()
-    inputs = clf._inputs(X, None, reset=False)  # standardized as the module reads it
+    inputs = _fitted_model(clf, X, caller="test").inputs  # standardized as the module reads it
     X32, lengths = inputs["x"], inputs["lengths"]
     out = []
     for x, length in zip(X32, lengths):
@@ -196,3 +197,15 @@ def test_both_readers_count_in_the_stability_report_and_windows_in_the_exponent(
     assert report.recurrent_norm == pytest.approx(float(torch.linalg.matrix_norm(reverse_W, 2)))
     _set_linear_dynamics(clf, c=9.0, dt=0.1)  # forward reader: J = 0.1 I at every step
     np.testing.assert_allclose(lyapunov_exponent(clf, X), np.log(0.1), rtol=1e-6)
+
+
+def test_stability_margin_names_itself(toy):
+    X, y = toy
+    with pytest.raises(TypeError, match="^stability_margin needs"):
+        stability_margin(LogisticRegression().fit(X, y))
+
+
+def test_lyapunov_exponent_checks_its_batch_size(tiny_fitted, toy):
+    X, _ = toy
+    with pytest.raises(ValueError, match="'batch_size' parameter of lyapunov_exponent"):
+        lyapunov_exponent(tiny_fitted, X, batch_size="a")

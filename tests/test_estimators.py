@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, pad_sequences
 
-FAST = dict(hidden_size=16, max_iter=15, random_state=0)
+from conftest import SMALL, TINY
 
 
 def _toy_classification(n=80, T=12, C=1, n_classes=2, seed=0):
@@ -27,11 +27,11 @@ def _toy_classification(n=80, T=12, C=1, n_classes=2, seed=0):
 @pytest.fixture(scope="module")
 def fitted():
     X, y = _toy_classification()
-    return NoisyRNNClassifier(**FAST).fit(X, y), X, y
+    return NoisyRNNClassifier(**SMALL).fit(X, y), X, y
 
 
 def test_digits_accuracy_with_default_settings():
-    """The issue's bar: defaults + max_iter=30 reach >= 0.90 on digits as 64-step sequences."""
+    """Defaults + max_iter=30 reach >= 0.90 on digits as 64-step sequences."""
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0
@@ -43,7 +43,7 @@ def test_digits_accuracy_with_default_settings():
 def test_classifier_string_labels_multiclass_and_proba():
     X, y = _toy_classification(n=90, n_classes=3)
     labels = np.array(["low", "mid", "high"])[y]
-    clf = NoisyRNNClassifier(**FAST).fit(X, labels)
+    clf = NoisyRNNClassifier(**SMALL).fit(X, labels)
     assert list(clf.classes_) == ["high", "low", "mid"]
     proba = clf.predict_proba(X)
     assert proba.shape == (90, 3)
@@ -56,13 +56,13 @@ def test_classifier_string_labels_multiclass_and_proba():
 
 def test_multichannel_input_and_dataframe(fitted):
     X3, y = _toy_classification(C=3)
-    clf = NoisyRNNClassifier(**FAST).fit(X3, y)
+    clf = NoisyRNNClassifier(**SMALL).fit(X3, y)
     assert clf.n_channels_in_ == 3 and clf.n_features_in_ == 12
     assert clf.score(X3, y) > 0.8
 
     _, X, y = fitted
     df = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
-    clf_df = NoisyRNNClassifier(**FAST).fit(df, y)
+    clf_df = NoisyRNNClassifier(**SMALL).fit(df, y)
     np.testing.assert_array_equal(clf_df.feature_names_in_, df.columns)
     np.testing.assert_array_equal(clf_df.predict_proba(df), fitted[0].predict_proba(X))
 
@@ -86,7 +86,7 @@ def test_padded_sequence_predicts_like_the_unpadded_one():
     seqs = [rng.normal(size=n) + (n > 8) for n in lengths]
     X = pad_sequences(seqs)
     y = (lengths > 8).astype(int)
-    clf = NoisyRNNClassifier(**FAST).fit(X, y)
+    clf = NoisyRNNClassifier(**SMALL).fit(X, y)
     assert clf.score(X, y) > 0.8
     # the padded row through the estimator == the bare sequence through the module
     import torch
@@ -96,7 +96,7 @@ def test_padded_sequence_predicts_like_the_unpadded_one():
         seq = torch.tensor(z, dtype=torch.float32)[None, :, None]
         with torch.no_grad():
             logits = clf.module_.eval()(seq).numpy()
-        np.testing.assert_allclose(clf._forward(X[i : i + 1]), logits, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(clf._deterministic_outputs(X[i : i + 1]), logits, rtol=1e-6, atol=1e-6)
     # more padding does not change anything
     longer = pad_sequences(seqs, length=12)
     np.testing.assert_array_equal(clf.predict_proba(longer), clf.predict_proba(X))
@@ -151,12 +151,12 @@ def test_table_columns_and_channel_count_must_match_fit(fitted):
 def test_bad_parameters_raise(params, error):
     X, y = _toy_classification(n=20)
     with pytest.raises(error, match="noise_level|noise_type|hidden_size|dt|solver"):
-        NoisyRNNClassifier(**{**FAST, **params}).fit(X, y)
+        NoisyRNNClassifier(**{**SMALL, **params}).fit(X, y)
 
 
 def test_mixed_noise_accepts_a_pair():
     X, y = _toy_classification(n=40)
-    clf = NoisyRNNClassifier(**{**FAST, "noise_type": "mixed", "noise_level": (0.1, 0.05)})
+    clf = NoisyRNNClassifier(**{**SMALL, "noise_type": "mixed", "noise_level": (0.1, 0.05)})
     clf.fit(X, y)
     assert (clf.module_.noise_additive, clf.module_.noise_multiplicative) == (0.1, 0.05)
 
@@ -173,11 +173,11 @@ def test_get_params_shows_only_sknrnn_parameters():
 
 def test_pipeline_cross_val_and_grid_search_over_noise():
     X, y = _toy_classification(n=60)
-    pipe = make_pipeline(FunctionTransformer(), NoisyRNNClassifier(**FAST))
+    pipe = make_pipeline(FunctionTransformer(), NoisyRNNClassifier(**SMALL))
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.mean() > 0.7
     grid = GridSearchCV(
-        NoisyRNNClassifier(**FAST),
+        NoisyRNNClassifier(**SMALL),
         {"noise_type": ["none", "additive", "mixed"], "noise_level": [0.05, 0.2]},
         cv=2,
     ).fit(X, y)
@@ -188,11 +188,11 @@ def test_pipeline_cross_val_and_grid_search_over_noise():
 
 def test_same_random_state_same_model_and_another_differs(fitted):
     clf, X, y = fitted
-    again = NoisyRNNClassifier(**FAST).fit(X, y)
+    again = NoisyRNNClassifier(**SMALL).fit(X, y)
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
     for a, b in zip(again.module_.state_dict().values(), clf.module_.state_dict().values()):
         assert (a == b).all()
-    other = NoisyRNNClassifier(**{**FAST, "random_state": 1}).fit(X, y)
+    other = NoisyRNNClassifier(**{**SMALL, "random_state": 1}).fit(X, y)
     assert not np.array_equal(other.predict_proba(X), clf.predict_proba(X))
 
 
@@ -203,7 +203,7 @@ def test_fit_does_not_touch_the_global_torch_seed(fitted):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    NoisyRNNClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
+    NoisyRNNClassifier(**{**SMALL, "max_iter": 2}).fit(X, y)
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -247,9 +247,9 @@ def test_saved_state_holds_plain_arrays_not_torch_objects(fitted):
 
 def test_verbose_2_prints_one_line_per_epoch_and_0_nothing(capfd):
     X, y = _toy_classification(n=30)
-    NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 0}).fit(X, y)
+    NoisyRNNClassifier(**{**SMALL, "max_iter": 4, "verbose": 0}).fit(X, y)
     assert capfd.readouterr() == ("", "")
-    NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 2}).fit(X, y)
+    NoisyRNNClassifier(**{**SMALL, "max_iter": 4, "verbose": 2}).fit(X, y)
     out, err = capfd.readouterr()
     lines = [ln for ln in out.splitlines() if ln.strip()]
     epoch_lines = [ln for ln in lines if ln.split()[0].isdigit()]
@@ -260,7 +260,7 @@ def test_verbose_2_prints_one_line_per_epoch_and_0_nothing(capfd):
 def test_verbose_1_draws_a_progress_bar_over_the_planned_epochs(capfd):
     """verbose=1 printed a table row per epoch (hundreds on a default fit)."""
     X, y = _toy_classification(n=30)
-    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 4, "verbose": 1}).fit(X, y)
+    clf = NoisyRNNClassifier(**{**SMALL, "max_iter": 4, "verbose": 1}).fit(X, y)
     out, err = capfd.readouterr()
     assert out == ""  # no table
     assert "4/4" in err and "epoch" in err and "train_loss" in err
@@ -271,7 +271,7 @@ def test_verbose_1_draws_a_progress_bar_over_the_planned_epochs(capfd):
     clf.partial_fit(X, y)
     assert "1/1" in capfd.readouterr().err
     # early stopping ends the bar before its planned epochs, and says so
-    es = NoisyRNNClassifier(**{**FAST, "max_iter": 50, "verbose": 1, "early_stopping": True,
+    es = NoisyRNNClassifier(**{**SMALL, "max_iter": 50, "verbose": 1, "early_stopping": True,
                                "validation_fraction": 0.25, "n_iter_no_change": 1, "tol": 10})
     es.fit(X, y)
     out, err = capfd.readouterr()
@@ -282,7 +282,7 @@ def test_verbose_1_draws_a_progress_bar_over_the_planned_epochs(capfd):
 def test_verbose_log_shows_train_and_validation_loss(capsys):
     X, y = _toy_classification(n=100)
     NoisyRNNClassifier(
-        **{**FAST, "max_iter": 3, "verbose": 2, "early_stopping": True, "validation_fraction": 0.2}
+        **{**SMALL, "max_iter": 3, "verbose": 2, "early_stopping": True, "validation_fraction": 0.2}
     ).fit(X, y)
     header = capsys.readouterr().out.splitlines()[0].split()
     assert header[:3] == ["epoch", "train_loss", "valid_loss"]
@@ -291,7 +291,7 @@ def test_verbose_log_shows_train_and_validation_loss(capsys):
 def test_early_stopping_stops_and_keeps_best_epoch():
     X, y = _toy_classification(n=100)
     clf = NoisyRNNClassifier(
-        **{**FAST, "max_iter": 200, "early_stopping": True, "n_iter_no_change": 3,
+        **{**SMALL, "max_iter": 200, "early_stopping": True, "n_iter_no_change": 3,
            "validation_fraction": 0.2}
     ).fit(X, y)
     assert clf.n_iter_ < 200
@@ -302,26 +302,26 @@ def test_early_stopping_stops_and_keeps_best_epoch():
 def test_early_stopping_on_too_small_a_set_raises():
     X, y = _toy_classification(n=12, n_classes=3)
     with pytest.raises(ValueError, match="too few for a validation set"):
-        NoisyRNNClassifier(**{**FAST, "early_stopping": True}).fit(X, y)
+        NoisyRNNClassifier(**{**SMALL, "early_stopping": True}).fit(X, y)
 
 
 def test_fewer_samples_than_batch_size_trains():
     X, y = _toy_classification(n=10)
-    clf = NoisyRNNClassifier(**{**FAST, "batch_size": 256}).fit(X, y)
-    assert clf.n_iter_ == FAST["max_iter"]
+    clf = NoisyRNNClassifier(**{**SMALL, "batch_size": 256}).fit(X, y)
+    assert clf.n_iter_ == SMALL["max_iter"]
 
 
 # -- windows, reading both ways and time scales as estimator parameters ---------------
-def test_window_auto_targets_a_recurrence_length(monkeypatch):
-    from sknrnn import _base
+def test_window_auto_targets_a_recurrence_length():
+    from sknrnn._base import auto_budget
 
     X, y = _toy_classification(n=40, T=12)
-    monkeypatch.setattr(_base, "_AUTO_WINDOW_STEPS", 5)
-    clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
+    with auto_budget(_AUTO_WINDOW_STEPS=5):
+        clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
     assert clf.window_ == 3  # ceil(12 / 5)
     assert clf.module_.encoder.in_features == 3
-    monkeypatch.setattr(_base, "_AUTO_WINDOW_STEPS", 128)
-    assert NoisyRNNClassifier(hidden_size=4, max_iter=2).fit(X, y).window_ == 1
+    with auto_budget(_AUTO_WINDOW_STEPS=128):
+        assert NoisyRNNClassifier(hidden_size=4, max_iter=2).fit(X, y).window_ == 1
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=2, window=4).fit(X[..., None], y)
     assert clf.window_ == 4 and clf.module_.encoder.in_features == 4
 
@@ -436,3 +436,49 @@ def test_numpy_integers_in_the_functions():
     assert lyapunov_exponent(clf, X, batch_size=seven).shape == (20,)
     assert pgd(clf, X, y, 0.1, n_steps=np.int64(2), random_state=0).shape == X.shape
     assert 0 <= robustness_score(clf, X, y, n_repeats=np.int64(2), random_state=0) <= 1
+
+
+# -- noise_level ------------------------------------------------------------------
+def test_noise_level_is_ignored_without_noise(toy):
+    X, y = toy
+    quiet = NoisyRNNClassifier(**TINY, noise_type="none", noise_level=(0.1, 0.2)).fit(X, y)
+    plain = NoisyRNNClassifier(**TINY, noise_type="none").fit(X, y)
+    np.testing.assert_array_equal(quiet.predict_proba(X), plain.predict_proba(X))
+    search = GridSearchCV(
+        NoisyRNNClassifier(**TINY, noise_level=(0.1, 0.2)),
+        {"noise_type": ["none", "mixed"]}, cv=2, error_score="raise",
+    ).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_mixed_noise_with_three_levels_says_what_is_wrong(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="float .* or an .* pair; got 3 values"):
+        NoisyRNNClassifier(**TINY, noise_type="mixed", noise_level=[0.1, 0.2, 0.3]).fit(X, y)
+
+
+# -- convergence ---------------------------------------------------------------------
+def test_convergence_warning_only_when_a_constant_rate_is_cut_short(toy):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = toy
+    constant = NoisyRNNClassifier(**{**TINY, "max_iter": 3}, lr_schedule="constant")
+    with pytest.warns(ConvergenceWarning, match="ran all 3 epochs .* still improving"):
+        constant.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        # the cosine schedule ends where the fit planned it; partial_fit plans nothing
+        NoisyRNNClassifier(**{**TINY, "max_iter": 3}).fit(X, y)
+        constant.partial_fit(X, y)
+        # a loss that stopped improving by tol has converged
+        NoisyRNNClassifier(**{**TINY, "max_iter": 3}, lr_schedule="constant", tol=1e6).fit(X, y)
+
+
+def test_best_loss_is_the_lowest_training_loss_without_early_stopping(toy):
+    X, y = toy
+    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 4}).fit(X, y)
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    stopped = NoisyRNNClassifier(**TINY, early_stopping=True, validation_fraction=0.25).fit(X, y)
+    assert stopped.best_loss_ is None  # as the MLP: early stopping keeps the best validation loss

@@ -6,7 +6,7 @@ import torch
 from skorch.dataset import Dataset
 from torch.utils.data import default_collate
 
-import sknrnn._base as base
+import sknrnn._net as net_module
 from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
 
 
@@ -41,8 +41,8 @@ def test_minibatches_are_read_whole(monkeypatch, early_stopping):
 def test_whole_batch_reads_give_the_fit_of_per_sequence_reads(monkeypatch):
     whole, X, times = _fit(early_stopping=True)
     # skorch's own path: one read per sequence, collated by default_collate
-    monkeypatch.setattr(base._BatchDataset, "__getitems__", None)
-    monkeypatch.setattr(base, "default_convert", default_collate)
+    monkeypatch.setattr(net_module._BatchDataset, "__getitems__", None)
+    monkeypatch.setattr(net_module, "default_convert", default_collate)
     per_sequence, _, _ = _fit(early_stopping=True)
     np.testing.assert_array_equal(
         whole.predict_proba(X, times=times), per_sequence.predict_proba(X, times=times)

@@ -133,3 +133,10 @@ def test_classifier_on_converted_unequal_length_data():
 
     wide = X.reshape(30, -1)  # interleaved, NaN padding included
     np.testing.assert_array_equal(clf.predict(from_wide(wide, 2)), clf.predict(X))
+
+
+def test_from_wide_reads_nullable_frames():
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}).astype("Float64")
+    np.testing.assert_array_equal(from_wide(frame, 2), [[[1.0, 3.0]], [[2.0, 4.0]]])
+    frame.iloc[1, 1] = pd.NA
+    assert np.isnan(from_wide(frame, 1)[1, 1, 0])

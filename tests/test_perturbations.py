@@ -14,6 +14,7 @@ from sknrnn import (
     white_noise,
 )
 
+
 torch.set_num_threads(1)
 
 RANDOM = [white_noise, multiplicative_noise, salt_and_pepper]
@@ -273,3 +274,18 @@ def test_complex_input_is_refused(perturb):
     X = np.ones((3, 4)) + 1j
     with pytest.raises(ValueError, match="complex values.*X.real"):
         perturb(X, 0.1, random_state=0)
+
+
+@pytest.mark.parametrize("attack", [fgsm, lambda *a: pgd(*a, random_state=0)])
+def test_attacks_inside_no_grad(tiny_fitted, toy, attack):
+    X, y = toy
+    expected = attack(tiny_fitted, X, y, 0.1)
+    with torch.no_grad():
+        np.testing.assert_array_equal(attack(tiny_fitted, X, y, 0.1), expected)
+    assert not np.array_equal(expected, X)
+
+
+def test_a_scale_of_the_wrong_shape_is_named(toy):
+    X, _ = toy
+    with pytest.raises(ValueError, match=r"scale must be a float or .* shape \(1,\)"):
+        white_noise(X, 0.1, scale=[1, 2])

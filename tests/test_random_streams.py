@@ -14,7 +14,7 @@ from skorch.callbacks import Callback
 
 from sknrnn import NoisyRNNClassifier, fgsm
 
-FAST = dict(hidden_size=4, max_iter=2, random_state=0)
+from conftest import TINY
 
 
 class _DrawFromGlobal(Callback):
@@ -37,7 +37,7 @@ def _global_draws_after(action):
 
 def test_predict_does_not_draw_from_the_global_generator(data):
     X, y = data
-    clf = NoisyRNNClassifier(**FAST).fit(X, y)
+    clf = NoisyRNNClassifier(**TINY).fit(X, y)
     expected = _global_draws_after(lambda: None)
     for method in (clf.predict, clf.predict_proba):
         assert torch.equal(_global_draws_after(lambda: method(X)), expected)
@@ -48,7 +48,7 @@ def test_predict_does_not_draw_from_the_global_generator(data):
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_draws_from_the_global_generator_do_not_change_a_fit(data, early_stopping):
     X, y = data
-    params = dict(FAST, early_stopping=early_stopping, validation_fraction=0.25, max_iter=3)
+    params = dict(TINY, early_stopping=early_stopping, validation_fraction=0.25, max_iter=3)
     clean = NoisyRNNClassifier(**params).fit(X, y)
     disturbed = NoisyRNNClassifier(**params, callbacks=[_DrawFromGlobal()]).fit(X, y)
     np.testing.assert_array_equal(disturbed.predict_proba(X), clean.predict_proba(X))
@@ -61,18 +61,18 @@ def test_draws_from_the_global_generator_do_not_change_a_fit(data, early_stoppin
 def test_fit_neither_reads_nor_moves_the_global_generator(data):
     X, y = data
     expected = _global_draws_after(lambda: None)
-    assert torch.equal(_global_draws_after(lambda: NoisyRNNClassifier(**FAST).fit(X, y)), expected)
+    assert torch.equal(_global_draws_after(lambda: NoisyRNNClassifier(**TINY).fit(X, y)), expected)
     # and its result does not depend on the global seed
     torch.manual_seed(1)
-    a = NoisyRNNClassifier(**FAST).fit(X, y).predict_proba(X)
+    a = NoisyRNNClassifier(**TINY).fit(X, y).predict_proba(X)
     torch.manual_seed(2)
-    b = NoisyRNNClassifier(**FAST).fit(X, y).predict_proba(X)
+    b = NoisyRNNClassifier(**TINY).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
 
 
 def test_each_continued_call_draws_new_noise_and_a_reload_the_same(data):
     X, y = data
-    clf = NoisyRNNClassifier(**FAST, warm_start=True).fit(X, y)
+    clf = NoisyRNNClassifier(**TINY, warm_start=True).fit(X, y)
     saved = pickle.loads(pickle.dumps(clf))
     clf.fit(X, y)
     saved.fit(X, y)
@@ -81,7 +81,7 @@ def test_each_continued_call_draws_new_noise_and_a_reload_the_same(data):
 
 def test_predict_leaves_the_module_as_it_was(data):
     X, y = data
-    clf = NoisyRNNClassifier(**FAST).fit(X, y)
+    clf = NoisyRNNClassifier(**TINY).fit(X, y)
     clf.module_.eval()
     expected, attacked = clf.predict_proba(X), fgsm(clf, X, y, 0.1)
     clf.module_.train()  # a mode set by someone else: left alone, and no noise in predict
@@ -98,13 +98,13 @@ def test_cuda_fit_leaves_the_global_cuda_generator_alone(data):
     X, y = data
     torch.cuda.manual_seed_all(0)
     state = torch.cuda.get_rng_state()
-    clf = NoisyRNNClassifier(**FAST, device="cuda").fit(X, y)
+    clf = NoisyRNNClassifier(**TINY, device="cuda").fit(X, y)
     clf.set_params(warm_start=True).fit(X, y)
     clf.predict(X)
     assert torch.equal(torch.cuda.get_rng_state(), state)
     # the same seed gives the same model twice on CUDA, whatever the global CUDA seed
     torch.cuda.manual_seed_all(5)
-    again = NoisyRNNClassifier(**FAST, device="cuda").fit(X, y)
+    again = NoisyRNNClassifier(**TINY, device="cuda").fit(X, y)
     again.set_params(warm_start=True).fit(X, y)
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     assert next(clf.module_.parameters()).device.type == "cuda"
@@ -114,7 +114,7 @@ def test_fits_and_predictions_in_threads_do_not_disturb_each_other(data):
     import threading
 
     X, y = data
-    params = dict(FAST, max_iter=4)
+    params = dict(TINY, max_iter=4)
     alone = NoisyRNNClassifier(**params).fit(X, y).predict_proba(X)
     other = NoisyRNNClassifier(**{**params, "random_state": 1}).fit(X, y)
     stop = threading.Event()
@@ -148,7 +148,7 @@ def test_concurrent_predictions_of_one_model_agree(data):
     import threading
 
     X, y = data
-    clf = NoisyRNNClassifier(**FAST, noise_level=1.0).fit(X, y)
+    clf = NoisyRNNClassifier(**TINY, noise_level=1.0).fit(X, y)
     clf.module_.train()  # as skorch may leave it: predict must not depend on the mode
     expected = clf.predict_proba(X)
     results = []

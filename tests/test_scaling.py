@@ -6,12 +6,7 @@ import pytest
 from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, fgsm, white_noise
 from sknrnn._validation import mean_and_scale
 
-FAST = dict(hidden_size=4, max_iter=2, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def data(toy):
-    return toy
+from conftest import TINY
 
 
 @pytest.mark.parametrize(
@@ -20,20 +15,20 @@ def data(toy):
      lambda X: 3e5 * X - 7e6],
     ids=["tiny", "huge", "offset", "subnormal-range", "affine"],
 )
-def test_classifier_predicts_the_same_in_any_units(data, transform):
-    X, y = data
-    reference = NoisyRNNClassifier(**FAST).fit(X, y).predict_proba(X)
+def test_classifier_predicts_the_same_in_any_units(toy, transform):
+    X, y = toy
+    reference = NoisyRNNClassifier(**TINY).fit(X, y).predict_proba(X)
     Xt = transform(X)
-    proba = NoisyRNNClassifier(**FAST).fit(Xt, y).predict_proba(Xt)
+    proba = NoisyRNNClassifier(**TINY).fit(Xt, y).predict_proba(Xt)
     np.testing.assert_allclose(proba, reference, atol=1e-4)
 
 
 @pytest.mark.parametrize("factor, offset", [(1e-13, 0.0), (1e15, 0.0), (1.0, 1.7e9), (1e-13, 5e-12)])
-def test_regressor_targets_in_any_units(data, factor, offset):
-    X, _ = data
+def test_regressor_targets_in_any_units(toy, factor, offset):
+    X, _ = toy
     y = 3 * X.mean(axis=1) + 1
-    reference = NoisyRNNRegressor(**FAST).fit(X, y)
-    scaled = NoisyRNNRegressor(**FAST).fit(X, y * factor + offset)
+    reference = NoisyRNNRegressor(**TINY).fit(X, y)
+    scaled = NoisyRNNRegressor(**TINY).fit(X, y * factor + offset)
     np.testing.assert_allclose(
         (scaled.predict(X) - offset) / factor, reference.predict(X), rtol=1e-4, atol=1e-4
     )
@@ -49,11 +44,11 @@ def test_constant_channel_is_scaled_by_its_magnitude():
     np.testing.assert_allclose(mean_and_scale(np.full((7, 1), 0.1))[1], [0.1])
 
 
-def test_perturbation_levels_are_relative_at_any_scale(data):
-    X, y = data
+def test_perturbation_levels_are_relative_at_any_scale(toy):
+    X, y = toy
     for factor in (1e-13, 1.0, 1e18):
         noise = white_noise(X * factor, 0.1, random_state=0) - X * factor
         assert noise.std() / (X * factor).std() == pytest.approx(0.1, rel=0.1)
-    clf = NoisyRNNClassifier(**FAST).fit(X * 1e-13, y)
+    clf = NoisyRNNClassifier(**TINY).fit(X * 1e-13, y)
     delta = fgsm(clf, X * 1e-13, y, eps=0.1) - X * 1e-13
     assert 0 < np.abs(delta).max() <= 0.1 * (X * 1e-13).std() * (1 + 1e-9)

@@ -11,7 +11,7 @@ from sknrnn.diagnostics import lyapunov_exponent
 from sknrnn.perturbations import fgsm
 
 N, T = 80, 12
-FAST = dict(hidden_size=16, max_iter=5, random_state=0)
+from conftest import SMALL
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +26,15 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     X, y, uneven = data
-    return NoisyRNNClassifier(**FAST).fit(X, y, times=uneven)
+    return NoisyRNNClassifier(**SMALL).fit(X, y, times=uneven)
 
 
 @pytest.mark.parametrize("spacing", [1.0, 0.5, 3600.0])
 def test_even_times_equal_the_default(data, spacing):
     X, y, _ = data
     even = np.tile(np.arange(T) * spacing + 17.0, (N, 1))
-    plain = NoisyRNNClassifier(**FAST).fit(X, y)
-    timed = NoisyRNNClassifier(**FAST).fit(X, y, times=even)
+    plain = NoisyRNNClassifier(**SMALL).fit(X, y)
+    timed = NoisyRNNClassifier(**SMALL).fit(X, y, times=even)
     assert timed.time_step_ == pytest.approx(spacing)
     np.testing.assert_array_equal(timed.predict_proba(X, times=even), plain.predict_proba(X))
 
@@ -46,7 +46,7 @@ def test_uneven_times_change_predictions(data, fitted):
     p_even = fitted.predict_proba(X, times=even)
     assert np.abs(p_uneven - p_even).max() > 1e-3
     # a model trained on uneven times differs from one trained on even times
-    plain = NoisyRNNClassifier(**FAST).fit(X, y)
+    plain = NoisyRNNClassifier(**SMALL).fit(X, y)
     assert np.abs(p_uneven - plain.predict_proba(X)).max() > 1e-3
     # and it learns: accuracy above chance with its times
     assert fitted.score(X, y, times=uneven) > 0.75
@@ -57,7 +57,7 @@ def test_times_with_padding(data):
     Xp, tp = X.copy(), uneven.copy()
     Xp[:20, 8:] = np.nan
     tp[:20, 8:] = np.nan
-    clf = NoisyRNNClassifier(**FAST).fit(Xp, y, times=tp)
+    clf = NoisyRNNClassifier(**SMALL).fit(Xp, y, times=tp)
     # a padded sequence predicts exactly like the same sequence cut at its end
     short = clf.predict_proba(Xp[:20], times=tp[:20])
     anything = tp[:20].copy()
@@ -94,13 +94,13 @@ def test_grid_search_routes_times(data):
     X, y, uneven = data
     grid = {"noise_level": [0.05, 0.3]}
     with sklearn.config_context(enable_metadata_routing=True):
-        est = NoisyRNNClassifier(**FAST).set_fit_request(times=True).set_score_request(times=True)
+        est = NoisyRNNClassifier(**SMALL).set_fit_request(times=True).set_score_request(times=True)
         search = GridSearchCV(est, grid, cv=2, error_score="raise").fit(X, y, times=uneven)
     # the same folds by hand, with the times of each fold
     folds = list(StratifiedKFold(2).split(X, y))
     for i, level in enumerate(grid["noise_level"]):
         scores = [
-            NoisyRNNClassifier(**FAST, noise_level=level)
+            NoisyRNNClassifier(**SMALL, noise_level=level)
             .fit(X[tr], y[tr], times=uneven[tr])
             .score(X[te], y[te], times=uneven[te])
             for tr, te in folds
@@ -121,7 +121,7 @@ def test_grid_search_routes_times(data):
 )
 def test_bad_times(data, fitted, fit_times, predict_times, match):
     X, y, uneven = data
-    model = fitted if fit_times else NoisyRNNClassifier(**FAST).fit(X, y)
+    model = fitted if fit_times else NoisyRNNClassifier(**SMALL).fit(X, y)
     bad = {
         None: None,
         "uneven": uneven,

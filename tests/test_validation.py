@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
-from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _base, pad_sequences
+from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _inference, _net, pad_sequences
 from sknrnn._validation import check_sequences
 
-FAST = dict(hidden_size=8, max_iter=3, random_state=0)
+from conftest import TINY
 RNG = np.random.RandomState(0)
 X_OK = RNG.normal(size=(24, 6))
 Y_OK = np.arange(24) % 2
@@ -18,7 +18,7 @@ Y_OK = np.arange(24) % 2
 
 @pytest.fixture(scope="module")
 def fitted():
-    return NoisyRNNClassifier(**FAST).fit(X_OK, Y_OK)
+    return NoisyRNNClassifier(**TINY).fit(X_OK, Y_OK)
 
 
 def _with(X, *idx_values):
@@ -75,7 +75,7 @@ def _assert_raised_by_sknrnn(excinfo):
 @pytest.mark.parametrize("name, params, X, y, error, match", FIT_CASES, ids=[c[0] for c in FIT_CASES])
 def test_bad_input_to_fit(name, params, X, y, error, match):
     with pytest.raises(error, match=match) as excinfo:
-        NoisyRNNClassifier(**{**FAST, **params}).fit(X, y)
+        NoisyRNNClassifier(**{**TINY, **params}).fit(X, y)
     _assert_raised_by_sknrnn(excinfo)
 
 
@@ -103,7 +103,7 @@ def test_predict_before_fit():
 
 def test_nan_in_regression_targets():
     with pytest.raises(ValueError, match="NaN"):
-        NoisyRNNRegressor(**FAST).fit(X_OK, _with(Y_OK, ((2,), np.nan)))
+        NoisyRNNRegressor(**TINY).fit(X_OK, _with(Y_OK, ((2,), np.nan)))
 
 
 def test_pad_sequences_errors_and_layout():
@@ -133,8 +133,8 @@ def test_keyboard_interrupt_keeps_the_last_completed_epoch(monkeypatch):
         if len(net.history) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(_base._StopOnNonFiniteLoss, "on_epoch_begin", interrupt_in_epoch_3, raising=False)
-    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 10}).fit(X_OK, Y_OK)
+    monkeypatch.setattr(_net._StopOnNonFiniteLoss, "on_epoch_begin", interrupt_in_epoch_3, raising=False)
+    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 10}).fit(X_OK, Y_OK)
     assert clf.n_iter_ == 3
     assert clf.predict(X_OK).shape == (24,)
 
@@ -144,7 +144,7 @@ def test_predict_streams_in_batches_and_chunks_agree(fitted, monkeypatch):
     whole = fitted.predict_proba(X)
     sizes = []
     hook = fitted.module_.register_forward_hook(lambda module, args, out: sizes.append(len(out)))
-    monkeypatch.setattr(_base, "_PREDICT_BATCH", 7)
+    monkeypatch.setattr(_inference, "_BATCH", 7)
     try:
         batched = fitted.predict_proba(X)
     finally:
@@ -198,7 +198,7 @@ def _snapshot(model, X):
         weights={k: v.clone() for k, v in model.module_.state_dict().items()},
         attrs={key: value for key, value in vars(model).items() if key.endswith("_")
                or key in ("_x_mean", "_x_scale", "_y_mean", "_y_scale", "_seed",
-                          "_schedule_epochs", "_validation")},
+                          "_schedule_epochs", "_validation_held_out")},
     )
 
 
@@ -228,8 +228,10 @@ FAILED_CALLS = [
     ("class_weight of a refit", {"class_weight": {0: -1.0, 1: 1.0}},
      lambda m: m.fit(X60[:, :4] * 3, Y60), "class_weight"),
     ("labels of a partial_fit", {}, lambda m: m.partial_fit(X60, Y60 + 5), "not seen in fit"),
-    ("hidden_size of a warm start", {"warm_start": True, "hidden_size": 4},
+    ("hidden_size of a warm start", {"warm_start": True, "hidden_size": 6},
      lambda m: m.fit(X60, Y60), "hidden_size changed"),
+    ("noise level of a warm start", {"warm_start": True, "noise_level": (0.1, -1.0)},
+     lambda m: m.fit(X60, Y60), "finite and >= 0"),
 ]
 
 
@@ -238,20 +240,22 @@ FAILED_CALLS = [
 def test_a_call_that_fails_before_training_leaves_the_model_as_it_was(name, params, call,
                                                                       message):
     """classes_, the input statistics, n_features_in_, times... were overwritten before."""
-    model = NoisyRNNClassifier(**FAST).fit(X60, Y60)
+    model = NoisyRNNClassifier(**TINY).fit(X60, Y60)
     before = _snapshot(model, X60)
+    levels = (model.module_.noise_additive, model.module_.noise_multiplicative)
     model.set_params(**params)
     with pytest.raises(ValueError, match=message):
         call(model)
     _assert_same(before, _snapshot(model, X60))
+    assert (model.module_.noise_additive, model.module_.noise_multiplicative) == levels
     model.set_params(**{key: NoisyRNNClassifier().get_params()[key] for key in params})
-    model.set_params(hidden_size=FAST["hidden_size"]).partial_fit(X60, Y60)  # still trains
-    assert model.n_iter_ == FAST["max_iter"] + 1
+    model.set_params(hidden_size=TINY["hidden_size"]).partial_fit(X60, Y60)  # still trains
+    assert model.n_iter_ == TINY["max_iter"] + 1
 
 
 def test_a_failed_regressor_refit_keeps_its_target_scaling():
     y = X60.mean(axis=1) * 50 + 3
-    model = NoisyRNNRegressor(**FAST).fit(X60, y)
+    model = NoisyRNNRegressor(**TINY).fit(X60, y)
     before = _snapshot(model, X60)
     with pytest.raises(ValueError, match="NaN"):
         model.fit(X60[:, :7] * 9, _with(y, ((2,), np.nan)))
@@ -259,7 +263,7 @@ def test_a_failed_regressor_refit_keeps_its_target_scaling():
 
 
 def test_a_failed_first_partial_fit_leaves_the_model_unfitted():
-    model = NoisyRNNClassifier(**FAST)
+    model = NoisyRNNClassifier(**TINY)
     with pytest.raises(ValueError, match="one class"):
         model.partial_fit(X60, np.zeros(60))
     assert not any(key.endswith("_") for key in vars(model))
@@ -294,13 +298,49 @@ def test_cuda_without_cuda_warns_and_trains_on_the_cpu(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.warns(UserWarning, match=r"device='cuda', but CUDA is not available.*CPU"):
-        clf = NoisyRNNClassifier(**FAST, device="cuda").fit(X_OK, Y_OK)
+        clf = NoisyRNNClassifier(**TINY, device="cuda").fit(X_OK, Y_OK)
     assert next(clf.module_.parameters()).device.type == "cpu"
     with pytest.warns(UserWarning, match="device='cuda:1'"):
         clf.set_params(warm_start=True, device="cuda:1").fit(X_OK, Y_OK)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        NoisyRNNClassifier(**FAST, device="auto").fit(X_OK, Y_OK)
+        NoisyRNNClassifier(**TINY, device="auto").fit(X_OK, Y_OK)
         import pickle
 
         pickle.loads(pickle.dumps(clf)).predict(X_OK)  # loading and predicting: no warning
+
+
+# -- parameters and arguments that name what is wrong ---------------------------------
+@pytest.mark.parametrize("device", ["CPU", "garbage", "", "meta"])
+def test_device_is_checked(toy, device):
+    X, y = toy
+    with pytest.raises(ValueError, match=f"device must be .* got {device!r}"):
+        NoisyRNNClassifier(**TINY, device=device).fit(X, y)
+
+
+def test_cpu_device_strings_work(toy):
+    X, y = toy
+    assert NoisyRNNClassifier(**TINY, device="cpu").fit(X, y).module_.encoder.weight.is_cpu
+
+
+def test_no_channels_is_named(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="no channels"):
+        NoisyRNNClassifier(**TINY).fit(np.zeros((40, 8, 0)), y)
+
+
+def test_divergence_names_dt(toy):
+    X, y = toy
+    with pytest.raises(FloatingPointError, match="dt is 1e\\+06 at most .* lower dt"):
+        NoisyRNNClassifier(**TINY, dt=1e6, learn_dt=False, noise_type="none",
+                           clip_grad_norm=None).fit(X * 1e3, y)
+
+
+def test_module_of_an_unfitted_estimator_is_not_fitted_error():
+    with pytest.raises(NotFittedError):
+        NoisyRNNClassifier().module_
+
+
+def test_pad_sequences_checks_its_length():
+    with pytest.raises(ValueError, match="'length' parameter of pad_sequences"):
+        pad_sequences([[1.0, 2.0]], length=3.9)

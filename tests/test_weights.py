@@ -1,4 +1,4 @@
-"""sample_weight in fit, partial_fit and score; class_weight on the classifier (issue 13, case 2)."""
+"""sample_weight in fit, partial_fit and score; class_weight on the classifier."""
 
 import numpy as np
 import pytest
@@ -57,7 +57,7 @@ def test_class_weight_multiplies_sample_weight_in_the_loss():
     targets = np.searchsorted(np.unique(y), y)
     for class_weight in ("balanced", {0: 1.0, 2: 5.0}):
         clf = NoisyRNNClassifier(**EXACT, class_weight=class_weight).fit(X, y, sample_weight=w)
-        loss_weights = clf._sample_weight(w, targets, reset=True, incremental=False)
+        loss_weights = clf._loss_weights(w, targets, reset=True, partial=False)
         np.testing.assert_allclose(loss_weights, w * compute_sample_weight(class_weight, y))
         # The weights reach the loss: the fit differs from one without class weights.
         plain = NoisyRNNClassifier(**EXACT).fit(X, y, sample_weight=w)

@@ -1,5 +1,9 @@
-"""partial_fit, warm_start, user callbacks, and secure persistence with skops."""
+"""Continued training: partial_fit, warm_start, user callbacks, early stopping's
+validation set, and training on after a save and load (joblib, skops, older saves)."""
 
+import itertools
+
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -7,12 +11,12 @@ from skorch.callbacks import Callback
 
 from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
 
-FAST = dict(hidden_size=16, max_iter=10, random_state=0)
+from conftest import SMALL, TINY
 
 
 def test_partial_fit_streams_epochs_and_learns(three_classes):
     X, y = three_classes()
-    clf = NoisyRNNClassifier(**FAST)
+    clf = NoisyRNNClassifier(**SMALL)
     clf.partial_fit(X[:40], y[:40], classes=[0, 1, 2])
     assert clf.n_iter_ == 1 and list(clf.classes_) == [0, 1, 2]
     for _ in range(14):
@@ -37,7 +41,7 @@ def test_partial_fit_trains_at_a_constant_rate_never_zero(fit_first, three_class
     """With max_iter=5 the cosine schedule counted across calls reached rate 0 at call 5."""
     X, y = three_classes()
     record = _RecordLR()
-    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 5, "callbacks": [record]})
+    clf = NoisyRNNClassifier(**{**SMALL, "max_iter": 5, "callbacks": [record]})
     if fit_first:  # partial_fit after a scheduled fit also trains at learning_rate_init
         clf.fit(X, y)
         record.lrs.clear()
@@ -67,7 +71,7 @@ def test_continued_training_honours_changed_parameters(how, three_classes):
         return model.fit(X, y) if how == "warm_start" else model.partial_fit(X, y)
 
     def fitted():
-        params = {**FAST, "max_iter": 2, "warm_start": True, "lr_schedule": "constant"}
+        params = {**SMALL, "max_iter": 2, "warm_start": True, "lr_schedule": "constant"}
         return NoisyRNNClassifier(**params).fit(X, y)
 
     same, changed = fitted(), fitted()
@@ -77,7 +81,7 @@ def test_continued_training_honours_changed_parameters(how, three_classes):
     assert changed.module_.noise_additive == 0.5
     assert not np.array_equal(changed.predict_proba(X), same.predict_proba(X))
     # The same change, made before the first fit, gives the model that warm start gives.
-    module_kwargs = NoisyRNNClassifier(**{**FAST, "max_iter": 2, "noise_level": 0.5})
+    module_kwargs = NoisyRNNClassifier(**{**SMALL, "max_iter": 2, "noise_level": 0.5})
     module_kwargs = module_kwargs.fit(X, y)._module_kwargs
     assert changed._module_kwargs == module_kwargs
     # A noise_type change reaches the module, and a saved model keeps it.
@@ -95,7 +99,7 @@ def test_continued_training_honours_changed_parameters(how, three_classes):
 @pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
 def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(how, three_classes):
     X, y = three_classes()
-    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 2, "warm_start": True}).fit(X, y)
+    clf = NoisyRNNClassifier(**{**SMALL, "max_iter": 2, "warm_start": True}).fit(X, y)
     before = _weights(clf)
     clf.set_params(hidden_size=32)
     with pytest.raises(ValueError, match=r"hidden_size changed .*hidden_size=16.*fit anew"):
@@ -111,7 +115,7 @@ def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(how, 
 
 def test_partial_fit_needs_every_class_up_front(three_classes):
     X, y = three_classes()
-    clf = NoisyRNNClassifier(**FAST).partial_fit(X[y < 2], y[y < 2])
+    clf = NoisyRNNClassifier(**SMALL).partial_fit(X[y < 2], y[y < 2])
     with pytest.raises(ValueError, match="not seen in fit"):
         clf.partial_fit(X, y)
 
@@ -119,7 +123,7 @@ def test_partial_fit_needs_every_class_up_front(three_classes):
 def test_regressor_partial_fit_keeps_the_first_target_scaling(three_classes):
     X, _ = three_classes()
     y = 100 * X.mean(axis=1)
-    reg = NoisyRNNRegressor(**FAST).partial_fit(X, y)
+    reg = NoisyRNNRegressor(**SMALL).partial_fit(X, y)
     mean = reg._y_mean.copy()
     reg.partial_fit(X[:20], y[:20] + 1e3)
     np.testing.assert_array_equal(reg._y_mean, mean)
@@ -128,9 +132,9 @@ def test_regressor_partial_fit_keeps_the_first_target_scaling(three_classes):
 
 def test_warm_start_goes_on_from_the_current_weights(three_classes):
     X, y = three_classes()
-    cold = NoisyRNNClassifier(**{**FAST, "max_iter": 3}).fit(X, y).fit(X, y)
+    cold = NoisyRNNClassifier(**{**SMALL, "max_iter": 3}).fit(X, y).fit(X, y)
     assert cold.n_iter_ == 3
-    warm = NoisyRNNClassifier(**{**FAST, "max_iter": 3, "warm_start": True}).fit(X, y)
+    warm = NoisyRNNClassifier(**{**SMALL, "max_iter": 3, "warm_start": True}).fit(X, y)
     warm.fit(X, y)
     assert warm.n_iter_ == 6
     # The second call starts from the trained weights: its first epoch is far
@@ -149,7 +153,7 @@ def test_user_callbacks_are_called(three_classes):
             self.epochs += 1
 
     X, y = three_classes()
-    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 4, "callbacks": [CountEpochs()]}).fit(X, y)
+    clf = NoisyRNNClassifier(**{**SMALL, "max_iter": 4, "callbacks": [CountEpochs()]}).fit(X, y)
     counters = [cb for _, cb in clf.net_.callbacks_ if isinstance(cb, CountEpochs)]
     assert len(counters) == 1 and counters[0].epochs == 4
     assert "callbacks" in clf.get_params()
@@ -158,7 +162,7 @@ def test_user_callbacks_are_called(three_classes):
 def test_skops_secure_persistence(tmp_path, three_classes):
     sio = pytest.importorskip("skops.io")
     X, y = three_classes()
-    clf = NoisyRNNClassifier(**FAST).fit(X, y)
+    clf = NoisyRNNClassifier(**SMALL).fit(X, y)
     path = tmp_path / "model.skops"
     sio.dump(clf, path)
     untrusted = sio.get_untrusted_types(file=path)
@@ -177,7 +181,7 @@ def test_skops_secure_persistence(tmp_path, three_classes):
 def test_training_goes_on_after_a_load_as_without_it(tmp_path, fmt, three_classes):
     """Optimizer state, learning-rate schedule and shuffling survive a save and load."""
     X, y = three_classes()
-    clf = NoisyRNNClassifier(**FAST, batch_size=32).fit(X, y)
+    clf = NoisyRNNClassifier(**SMALL, batch_size=32).fit(X, y)
     path = tmp_path / f"model.{fmt}"
     if fmt == "joblib":
         import joblib
@@ -191,7 +195,7 @@ def test_training_goes_on_after_a_load_as_without_it(tmp_path, fmt, three_classe
     for model in (clf, loaded):
         model.partial_fit(X, y)
         model.set_params(warm_start=True, max_iter=2).fit(X, y)
-    assert loaded.n_iter_ == clf.n_iter_ == FAST["max_iter"] + 3
+    assert loaded.n_iter_ == clf.n_iter_ == SMALL["max_iter"] + 3
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
@@ -212,8 +216,8 @@ def test_loading_draws_nothing_from_torchs_generator(three_classes):
 def test_partial_fit_neither_early_stops_nor_holds_data_out(three_classes):
     """As sklearn's MLP: early_stopping is for fit (a fresh partial_fit raised a KeyError)."""
     X, y = three_classes()
-    fresh = NoisyRNNClassifier(**FAST, early_stopping=True).partial_fit(X, y)
-    fitted = NoisyRNNClassifier(**{**FAST, "max_iter": 3, "early_stopping": True}).fit(X, y)
+    fresh = NoisyRNNClassifier(**SMALL, early_stopping=True).partial_fit(X, y)
+    fitted = NoisyRNNClassifier(**{**SMALL, "max_iter": 3, "early_stopping": True}).fit(X, y)
     assert "valid_loss" in fitted.net_.history[-1]
     fitted.partial_fit(X, y)
     for clf in (fresh, fitted):
@@ -240,7 +244,7 @@ def _cosine(peak, epochs):
 
 def _traced(trace, **params):
     return NoisyRNNClassifier(
-        **{**FAST, "hidden_size": 4, "max_iter": 3, "warm_start": True,
+        **{**SMALL, "hidden_size": 4, "max_iter": 3, "warm_start": True,
            "callbacks": [_LRTrace(trace)], **params}
     )
 
@@ -323,13 +327,94 @@ def test_continued_training_keeps_adams_moments(three_classes):
 def test_a_warm_start_fit_after_partial_fit_stops_early(three_classes):
     """early_stopping applies to every fit, also when partial_fit built the model."""
     X, y = three_classes()
-    clf = NoisyRNNClassifier(**{**FAST, "max_iter": 40}, early_stopping=True, warm_start=True,
+    clf = NoisyRNNClassifier(**{**SMALL, "max_iter": 40}, early_stopping=True, warm_start=True,
                              n_iter_no_change=2, tol=10).partial_fit(X, y)
     assert "valid_loss" not in clf.net_.history[-1]
     clf.fit(X, y)
     assert clf.n_iter_ == 1 + 3  # the first epoch sets the best; two more without gain
     assert "valid_loss" in clf.net_.history[-1]
     assert sum(clf.net_.history[-1, "batches", :, "train_batch_size"]) < len(X)
-    fresh = NoisyRNNClassifier(**{**FAST, "max_iter": 40}, early_stopping=True,
+    fresh = NoisyRNNClassifier(**{**SMALL, "max_iter": 40}, early_stopping=True,
                                n_iter_no_change=2, tol=10).fit(X, y)
     assert fresh.n_iter_ == 3
+
+
+def test_partial_fit_with_other_classes_raises(toy):
+    X, y = toy
+    clf = NoisyRNNClassifier(**TINY).partial_fit(X, y, classes=[0, 1])
+    clf.partial_fit(X, y, classes=[1, 0])  # the same classes, in any order
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\]` is not the same .*\[0, 1\]"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+
+
+# -- training on after a save and load ------------------------------------------------
+def _train(model, how, X, y):
+    return model.partial_fit(X, y) if how == "partial_fit" else model.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "early_stopping, warm_start, first, then",
+    list(itertools.product([False, True], [False, True], ["fit", "partial_fit"],
+                           ["fit", "partial_fit"])),
+)
+def test_reload_then_train_equals_training_without_the_save(
+    toy, tmp_path, early_stopping, warm_start, first, then
+):
+    X, y = toy
+    params = dict(hidden_size=4, max_iter=3, random_state=0, early_stopping=early_stopping,
+                  validation_fraction=0.25, n_iter_no_change=1, warm_start=warm_start)
+    kept = _train(NoisyRNNClassifier(**params), first, X, y)
+    joblib.dump(kept, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    for _ in range(2):
+        _train(kept, then, X, y)
+        _train(loaded, then, X, y)
+    np.testing.assert_array_equal(loaded.predict_proba(X), kept.predict_proba(X))
+    assert loaded.n_iter_ == kept.n_iter_
+    assert loaded.loss_curve_ == kept.loss_curve_
+
+
+@pytest.mark.parametrize("Estimator", [NoisyRNNClassifier, NoisyRNNRegressor])
+def test_partial_fit_with_early_stopping_trains_without_a_validation_set(toy, Estimator):
+    X, y = toy
+    model = Estimator(hidden_size=4, max_iter=3, early_stopping=True, random_state=0)
+    model.partial_fit(X, y).partial_fit(X, y)
+    assert model.n_iter_ == 2
+    assert "valid_loss" not in model.net_.history[-1]
+    # fit with early stopping holds out its validation set as documented
+    model.fit(X, y)
+    assert "valid_loss" in model.net_.history[-1]
+
+
+def test_early_stopping_with_a_class_of_one_sample_says_so(toy):
+    X, y = toy
+    y = np.r_[2, y[1:]]
+    with pytest.raises(ValueError, match=r"at least 2 samples of each class; classes \[2\]"):
+        NoisyRNNClassifier(hidden_size=4, max_iter=2, early_stopping=True,
+                           validation_fraction=0.2).fit(X, y)
+
+
+def test_too_large_validation_fraction_advises_a_smaller_one(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="a smaller validation_fraction"):
+        NoisyRNNClassifier(hidden_size=4, max_iter=2, early_stopping=True,
+                           validation_fraction=0.99).fit(X, y)
+    with pytest.raises(ValueError, match="a larger validation_fraction"):
+        NoisyRNNClassifier(hidden_size=4, max_iter=2, early_stopping=True,
+                           validation_fraction=0.01).fit(X[:10], y[:10])
+
+
+def test_models_saved_by_0_3_load_predict_identically_and_train_on():
+    """Fitted and saved by sknrnn 0.3 (one step per observation, read one way)."""
+    from pathlib import Path
+
+    here = Path(__file__).parent / "data"
+    models = joblib.load(here / "models_0.3.joblib")
+    expected = np.load(here / "models_0.3_outputs.npz")
+    clf, reg = models["classifier"], models["regressor"]
+    np.testing.assert_array_equal(clf.predict_proba(expected["X"]), expected["proba"])
+    np.testing.assert_array_equal(reg.predict(expected["X"]), expected["pred"])
+    assert (clf.window, clf.bidirectional, clf.window_) == (1, False, 1)
+    assert clf.module_.reverse is None
+    clf.set_params(warm_start=True, max_iter=2).fit(expected["X"], expected["proba"].argmax(1))
+    assert clf.n_iter_ == 5

@@ -1,0 +1,92 @@
+"""Continued training (a warm-start fit, partial_fit): the parameters as they are now.
+
+Which parameters changed since the net was built (those that shape the
+weights may not), and bringing the fitted module and net to the others.
+"""
+
+from numbers import Real
+
+import numpy as np
+
+from . import _net
+
+
+# Parameters that shape the weights: they cannot change on a fitted model.
+_FIXED_PARAMS = ("hidden_size", "dt", "learn_dt", "window", "bidirectional")
+# Parameters of the module's equations, changed in place on the fitted module.
+_MODULE_PARAMS = (
+    "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",
+    "linear_weight", "augment",
+)
+# Parameters of the training loop's callbacks, rebuilt when one of them changes.
+# (max_iter and batch_size need nothing rebuilt: every call plans its own budget.)
+_CALLBACK_PARAMS = (
+    "lr_schedule", "clip_grad_norm", "early_stopping", "validation_fraction",
+    "n_iter_no_change", "tol", "verbose", "callbacks",
+)
+
+
+def tracked_params(est):
+    """The parameters whose change continued training applies (all but warm_start)."""
+    return {
+        key: value for key, value in est.get_params(deep=False).items()
+        if key != "warm_start"
+    }
+
+
+def changed_params(est):
+    """Names of the parameters changed since the net was built; errors for the fixed ones."""
+    built = getattr(est, "_built_params", None)
+    if built is None:  # a model saved before this was recorded: nothing known to differ
+        est._built_params = built = tracked_params(est)
+    now = tracked_params(est)
+    changed = {key for key in now if not _same(now[key], built.get(key))}
+    fixed = sorted(changed.intersection(_FIXED_PARAMS))
+    if fixed:
+        was = ", ".join(f"{key}={built.get(key)!r}" for key in fixed)
+        raise ValueError(
+            f"{', '.join(fixed)} changed since this {type(est).__name__} was fitted "
+            f"({was} then), but it shapes the fitted weights, so training cannot go on "
+            "from them. Set it back to go on training, or fit anew (warm_start=False; "
+            "partial_fit on a fresh estimator)."
+        )
+    return changed
+
+
+def apply_params(est, changed, equations, seed, split, partial, device):
+    """Bring the fitted module and net to the parameters as they are now.
+
+    ``equations``, ``seed``, ``split`` and ``device`` were worked out (and
+    checked) by the caller; a warm-start fit (not ``partial``) holds out ``split``.
+    """
+    module = est.net_.module_
+    if changed.intersection(_MODULE_PARAMS):
+        module.configure(**{k: v for k, v in equations.items() if k != "augment"})
+        module.augment = equations["augment"]
+        est._module_kwargs.update(equations)
+    if "random_state" in changed:  # the shuffling and the noise streams
+        est._seed = seed
+    est._validation_held_out = _net.update_net(
+        est, est.net_,
+        rebuild_callbacks=bool(changed.intersection(_CALLBACK_PARAMS)),
+        seed=seed if "random_state" in changed else None,
+        device=device if "device" in changed else None,
+        split=split, partial=partial, epochs=est._schedule_epochs,
+    )
+    est._built_params = tracked_params(est)
+
+
+def _same(a, b):
+    """Whether a parameter kept its value (callbacks and other objects: the same object)."""
+    if a is b:
+        return True
+    if _is_number(a) and _is_number(b):  # np.int64(8) is 8: numpy and Python numbers alike
+        return bool(a == b)
+    try:
+        return bool(type(a) is type(b) and a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_number(value):
+    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
