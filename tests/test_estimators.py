@@ -326,14 +326,14 @@ def test_window_auto_targets_a_recurrence_length():
     assert clf.window_ == 4 and clf.module_.encoder.in_features == 4
 
 
-def test_dt_auto_spreads_the_steps_over_a_long_recurrence(monkeypatch):
-    from sknrnn import _base
+def test_dt_auto_spreads_the_steps_over_a_long_recurrence():
+    from sknrnn._base import auto_budget
 
     X, y = _toy_classification(n=40, T=12)
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, window=3, learn_dt=False).fit(X, y)
     np.testing.assert_allclose(clf.module_.step_size().detach().numpy(), 1.0, rtol=1e-6)
-    monkeypatch.setattr(_base, "_AUTO_DT_RANGE", 3)  # recurrences of more than 3 steps
-    clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, window=3, learn_dt=False).fit(X, y)
+    with auto_budget(_AUTO_DT_RANGE=3):  # the range for recurrences of more than 3 steps
+        clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, window=3, learn_dt=False).fit(X, y)
     steps = clf.module_.step_size().detach().double().numpy()
     np.testing.assert_allclose([steps.min(), steps.max()], [1 / 4, 1.0], rtol=1e-5)
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, dt=(0.01, 0.5), learn_dt=False,
