@@ -54,14 +54,17 @@ N_CHANNELS = 1
 
 
 class TorchRNN(nn.Module):
-    def __init__(self, cell, hidden_size):
+    """torch's recurrent layer and a Linear decoder on the last state (of each direction)."""
+
+    def __init__(self, cell, hidden_size, bidirectional=False):
         super().__init__()
-        self.rnn = cell(N_CHANNELS, hidden_size, batch_first=True)
-        self.decoder = nn.Linear(hidden_size, N_CLASSES)
+        self.rnn = cell(N_CHANNELS, hidden_size, batch_first=True, bidirectional=bidirectional)
+        self.decoder = nn.Linear(hidden_size * (2 if bidirectional else 1), N_CLASSES)
 
     def forward(self, x):
-        out, _ = self.rnn(x)
-        return self.decoder(out[:, -1])
+        _, h = self.rnn(x)
+        h = h[0] if isinstance(h, tuple) else h  # LSTM: (h, c)
+        return self.decoder(torch.cat(list(h), dim=1))  # the last state of each direction
 
 
 def build(name, hidden_size):
@@ -205,11 +208,13 @@ def fits(shape, device, repeats, epochs=FIT_EPOCHS, batch=FIT_BATCH):
     """Whole fits of ``epochs`` epochs on the same data, interleaved, min of ``repeats``.
 
     - ``nn.RNN, torch loop``: a plain PyTorch loop (shuffle, batches, Adam) over nn.RNN,
-    - ``NoisyRNN module, torch loop``: the same loop over sknrnn's module with the
-      estimator's default noise (mixed, 0.1, Rademacher) and step (``dt="auto"``): what the
-      estimator costs beyond its module is the difference to the next row,
+    - ``nn.RNN both ways, torch loop``: the same over a bidirectional nn.RNN (the peer
+      of the estimator's default, which reads both ways),
+    - ``NoisyRNN module, torch loop``: the same loop over sknrnn's module built with the
+      arguments the estimator's defaults give for these data (noise, windows, both ways,
+      steps): what the estimator costs beyond its module is the difference to the next row,
     - ``NoisyRNNClassifier().fit``: the estimator with its defaults (validation,
-      standardization, skorch's loop, callbacks, mixed noise 0.1),
+      standardization, skorch's loop, callbacks),
     - ``NoisyRNNClassifier(noise_type="none").fit``: the same without noise.
     """
     from sknrnn import NoisyRNNClassifier
@@ -239,11 +244,13 @@ def fits(shape, device, repeats, epochs=FIT_EPOCHS, batch=FIT_BATCH):
                                random_state=0, device=device, **params).fit(X, y)
         return fit
 
-    module = lambda: NoisyRNN(  # noqa: E731  (the estimator's defaults for these data)
-        N_CHANNELS, hidden, N_CLASSES, noise_type="mixed", noise_additive=0.1,
-        noise_multiplicative=0.1, noise_increment="rademacher", dt=min(1.0, 64.0 / n_steps))
+    # The module as the estimator's defaults build it for these data.
+    arguments = NoisyRNNClassifier(hidden_size=hidden)._module_arguments(
+        n_steps, N_CHANNELS, N_CLASSES)
+    module = lambda: NoisyRNN(**arguments)  # noqa: E731
     fns = {
         "nn.RNN, torch loop": torch_loop(lambda: TorchRNN(nn.RNN, hidden)),
+        "nn.RNN both ways, torch loop": torch_loop(lambda: TorchRNN(nn.RNN, hidden, True)),
         "NoisyRNN module, torch loop": torch_loop(module),
         "NoisyRNNClassifier().fit": estimator(),
         'NoisyRNNClassifier(noise_type="none").fit': estimator(noise_type="none"),
@@ -263,6 +270,8 @@ TARGETS = [  # (what, numerator, denominator, at most)
      'NoisyRNNClassifier(noise_type="none").fit', 1.10),
     ("default fit / plain nn.RNN torch loop", "NoisyRNNClassifier().fit",
      "nn.RNN, torch loop", 1.30),
+    ("default fit / nn.RNN both ways torch loop", "NoisyRNNClassifier().fit",
+     "nn.RNN both ways, torch loop", 1.30),
 ]
 
 
