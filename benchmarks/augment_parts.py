@@ -17,9 +17,10 @@ import argparse
 import json
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import accuracy  # noqa: E402
 
 
 def _augment(mode):
@@ -66,8 +67,6 @@ def _augment(mode):
 
 
 def run(mode, level, name, seed):
-    import accuracy
-
     from sknrnn import _sde
 
     _sde.augment_sequences = _augment(mode)
@@ -85,13 +84,7 @@ def main(argv=None):
     parser.add_argument("--log", default=None)
     args = parser.parse_args(argv)
     tasks = [(m, args.level, d, s) for m in args.modes for d in args.datasets for s in range(args.seeds)]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        for row in pool.map(run, *zip(*tasks)):
-            line = json.dumps(row)
-            print(line, flush=True)
-            if args.log:
-                with open(args.log, "a") as f:
-                    f.write(line + "\n")
+    accuracy.run_tasks(run, tasks, args.jobs, args.log, fresh_workers=False)
 
 
 if __name__ == "__main__":

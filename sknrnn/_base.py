@@ -28,7 +28,7 @@ from ._compat import upgrade_saved_state
 from ._continued import apply_params, changed_params, tracked_params
 from ._inference import deterministic_outputs, module_device
 from ._inputs import module_inputs
-from ._sde import NOISE_INCREMENTS, NOISE_TYPES, SOLVERS, NoisyRNN
+from ._sde import NOISE_INCREMENTS, NOISE_TYPES, READOUTS, SOLVERS, NoisyRNN
 
 # The adaptive training budget (batch_size="auto", max_iter="auto"), chosen by
 # measurement on the development suite (benchmarks/accuracy.py): minibatches of
@@ -206,6 +206,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "window": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "bidirectional": ["boolean"],
         "augment": [Interval(Real, 0, 0.5, closed="left")],
+        "readout": [StrOptions(set(READOUTS))],
         "learn_dt": ["boolean"],
         "beta": [Interval(Real, 0, 1, closed="both")],
         "gamma": [Interval(Real, 0, None, closed="left")],
@@ -239,6 +240,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         window="auto",
         bidirectional=True,
         augment=0.0,
+        readout="mean",
         beta=0.75,
         gamma=0.001,
         linear_weight=1.0,
@@ -267,6 +269,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.window = window
         self.bidirectional = bidirectional
         self.augment = augment
+        self.readout = readout
         self.beta = beta
         self.gamma = gamma
         self.linear_weight = linear_weight
@@ -341,6 +344,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             learn_dt=self.learn_dt,
             window=window,
             bidirectional=bool(self.bidirectional),
+            readout=self.readout,
             **self._equation_arguments(),
         )
 

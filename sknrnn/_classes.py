@@ -82,6 +82,13 @@ _PARAMS_DOC = """
         standard normal, in the units of the standardized input), freshly at
         every epoch and never at prediction. 0 disables it.
 
+    readout : {"mean", "last", "max", "positions"}, default="mean"
+        What the decoder reads of each reader's states: ``"mean"`` the last
+        state and the mean of the states over the sequence's steps; ``"last"``
+        the last state alone; ``"max"`` the last state and the elementwise
+        maximum of the states; ``"positions"`` the last state and the states
+        at a quarter, half and three quarters of the sequence.
+
     beta : float, default=0.75
         Lipschitz parametrization of the hidden matrices, from symmetric (0) to
         skew-symmetric (1).

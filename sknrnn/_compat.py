@@ -20,10 +20,14 @@ def upgrade_saved_state(state, module_state):
     state.setdefault("window", 1)
     state.setdefault("bidirectional", False)
     state.setdefault("augment", 0.0)
+    # Before readout was a parameter, the decoder read the last state.
+    state.setdefault("readout", "last")
     if module_state is None:
         return
     state.setdefault("window_", 1)
-    for key, value in (("window", 1), ("bidirectional", False), ("augment", 0.0)):
+    for key, value in (
+        ("window", 1), ("bidirectional", False), ("augment", 0.0), ("readout", "last"),
+    ):
         state.get("_built_params", {}).setdefault(key, value)
     if "x_mean" in module_state:  # 0.1: the module standardized X itself
         state["_x_mean"] = np.asarray(module_state.pop("x_mean"), dtype=np.float64)

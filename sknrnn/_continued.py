@@ -12,7 +12,7 @@ from . import _net
 
 
 # Parameters that shape the weights: they cannot change on a fitted model.
-_FIXED_PARAMS = ("hidden_size", "dt", "learn_dt", "window", "bidirectional")
+_FIXED_PARAMS = ("hidden_size", "dt", "learn_dt", "window", "bidirectional", "readout")
 # Parameters of the module's equations, changed in place on the fitted module.
 _MODULE_PARAMS = (
     "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",

@@ -186,8 +186,9 @@ def noise_draws(n_steps, batch, n, like, generator=None, increment="gaussian"):
 
 class _EulerRecursion(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, u, K, dt, lengths, s1, s2, xi, own_xi=False, r=None):
+    def forward(ctx, u, K, dt, lengths, s1, s2, xi, own_xi=False, r=None, states=False):
         batch, n_steps, n = u.shape
+        ctx.set_materialize_grads(False)
         perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
         masked = perm is not None
         noisy = xi is not None  # euler_final_state passes draws only when there is noise
@@ -254,16 +255,24 @@ class _EulerRecursion(torch.autograd.Function):
             out[perm_dev] = final
         else:
             out = H[n_steps].clone()
+        S = None
+        if states:  # h_1 .. h_T in the caller's row order, zero past each sequence's end
+            S = H[1:].clone()
+            if masked:
+                S.masked_fill_(ended.to(u.device)[..., None], 0.0)
+                unsorted = torch.empty_like(S)
+                unsorted[:, perm_dev] = S
+                S = unsorted
 
         ctx.save_for_backward(K, dt, Kp, H, Tanh, E, R)
         ctx.perm = perm
         ctx.active = active
         ctx.s1, ctx.s2 = s1, s2
         ctx.noisy = noisy
-        return out
+        return out if S is None else (out, S.transpose(0, 1))
 
     @staticmethod
-    def backward(ctx, grad_out):
+    def backward(ctx, grad_out, grad_states=None):
         K, dt, Kp, H, Tanh, E, R = ctx.saved_tensors
         perm, active = ctx.perm, ctx.active
         s1, s2 = ctx.s1, ctx.s2
@@ -273,12 +282,22 @@ class _EulerRecursion(torch.autograd.Function):
         mult = ctx.noisy and s2 != 0.0
         KaT, W = Kp[:, :n].T, Kp[:, n:].T
         need_u, need_K, need_dt = ctx.needs_input_grad[:3]
-        dev, dtype = grad_out.device, grad_out.dtype
 
-        grad_final = grad_out.contiguous()
+        if grad_out is None and grad_states is None:
+            return (None,) * 10
+        like = grad_out if grad_out is not None else grad_states
+        dev, dtype = like.device, like.dtype
+        grad_final = (
+            grad_out.contiguous() if grad_out is not None
+            else torch.zeros(batch, n, dtype=dtype, device=dev)
+        )
+        # dL/dh_{k+1} read from the states (time-major), added where step k receives it.
+        GS = None if grad_states is None else grad_states.transpose(0, 1)
         if masked:
             perm_dev = perm.to(dev)
             grad_final = grad_final[perm_dev]
+            if GS is not None:
+                GS = GS[:, perm_dev]
         # P[k] = dL/du_k, time-major like Tanh (B rows of one step are contiguous).
         P = (torch.zeros if masked else torch.empty)(n_steps, batch, n, dtype=dtype, device=dev)
         Ps = P.unbind(0)
@@ -326,6 +345,8 @@ class _EulerRecursion(torch.autograd.Function):
                         r_k, rg_out = Rs[j], RGs[j]
                     if mult:
                         e_k = Es[k]
+                    if GS is not None:
+                        g.add_(GS[k])
                 elif b == 0:
                     continue
                 else:
@@ -334,6 +355,8 @@ class _EulerRecursion(torch.autograd.Function):
                         r_k, rg_out = Rs[j][:b], RGs[j][:b]
                     if mult:
                         e_k = Es[k][:b]
+                    if GS is not None:
+                        g.add_(GS[k][:b])
                 p = torch.mul(g, d, out=p_out)
                 if scaled:
                     rg = torch.mul(g, r_k, out=rg_out)
@@ -381,11 +404,12 @@ class _EulerRecursion(torch.autograd.Function):
                 unsorted[:, perm_dev] = P
                 P = unsorted
             grad_u = P.transpose(0, 1)
-        return grad_u, grad_K, grad_dt, None, None, None, None, None, None
+        return grad_u, grad_K, grad_dt, None, None, None, None, None, None, None
 
 
-def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
-    """The same recursion without storing anything for a backward pass."""
+def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None, states=False):
+    """The same recursion without storing anything for a backward pass (but the
+    states ``h_1 .. h_T`` when ``states``)."""
     batch, n_steps, n = u.shape
     perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
     noisy = xi is not None  # euler_final_state passes draws only when there is noise
@@ -410,6 +434,7 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
     add = noisy and s1 != 0.0
     mult = noisy and s2 != 0.0
     final = h.clone() if perm is not None else None
+    S = u.new_zeros(n_steps, batch, n) if states else None
     b_prev = batch
     Us = u_t.unbind(0)
     r_k = d = e_k = None
@@ -430,20 +455,27 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None):
         if add:
             torch.mul(E[k, :b], s1, out=hn)
         _euler_step(hb, t, hn, Ka, Wt, dt, r_k, d, e_k, s2, fresh=not add, u=u_k)
+        if S is not None:
+            S[k, :b] = hn
         h, h_next = h_next, h
         b_prev = b
     if final is None:
-        return h
-    if b_prev > 0:
-        final[:b_prev] = h[:b_prev]
-    out = torch.empty_like(final)
-    out[perm_dev] = final
-    return out
+        out = h
+    else:
+        if b_prev > 0:
+            final[:b_prev] = h[:b_prev]
+        out = torch.empty_like(final)
+        out[perm_dev] = final
+        if S is not None:
+            unsorted = torch.empty_like(S)
+            unsorted[:, perm_dev] = S
+            S = unsorted
+    return out if S is None else (out, S.transpose(0, 1))
 
 
 def euler_final_state(
     u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0, xi=None, step_scale=None,
-    generator=None, increment="gaussian",
+    generator=None, increment="gaussian", states=False,
 ):
     """Last valid state of the Euler-Maruyama recursion, with a hand-written backward.
 
@@ -470,10 +502,14 @@ def euler_final_state(
         torch's global generator when None.
     increment : {"gaussian", "rademacher"}
         The distribution of ``xi`` when it is drawn here (see ``noise_draws``).
+    states : bool
+        Whether to return every state too.
 
     Returns
     -------
-    tensor ``(B, N)``, differentiable w.r.t. ``u``, ``K`` and ``dt``.
+    tensor ``(B, N)``, differentiable w.r.t. ``u``, ``K`` and ``dt``; with ``states``,
+    ``(final, S)`` where ``S`` ``(B, T, N)`` holds ``h_1 .. h_T`` (``S[:, k]`` is the
+    state after reading step ``k``; zero past each sequence's end), differentiable too.
     """
     s1, s2 = float(noise_additive), float(noise_multiplicative)
     batch, n_steps, n = u.shape
@@ -489,7 +525,8 @@ def euler_final_state(
         xi = noise_draws(n_steps, batch, n, u, generator, increment)
         own_xi = True
     if n_steps == 0:
-        return u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())
+        out = u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())
+        return (out, u.new_zeros(batch, 0, n)) if states else out
     if torch.is_grad_enabled() and (u.requires_grad or K.requires_grad or dt.requires_grad):
-        return _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi, own_xi, step_scale)
-    return _euler_inference(u, K, dt, lengths, s1, s2, xi, step_scale)
+        return _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi, own_xi, step_scale, states)
+    return _euler_inference(u, K, dt, lengths, s1, s2, xi, step_scale, states)

@@ -50,6 +50,17 @@ Reading both ways (``bidirectional``): a second SDE with its own ``A``, ``W``,
 last valid window first), and the decoder reads both final states,
 ``y = V [h_fwd; h_bwd] + c``.
 
+Readout (``readout``): what the decoder reads of each reader, with ``h_1 .. h_S``
+the states after each of the ``S`` valid steps of a sequence:
+
+    last       h_S
+    mean       [h_S; (1 / S) sum_k h_k]
+    max        [h_S; max_k h_k]                     (elementwise)
+    positions  [h_S; h_ceil(S / 4); h_ceil(S / 2); h_ceil(3 S / 4)]
+
+The mean reads what every step of the recurrence saw, not only what the last
+state kept of it; the states are those of the SDE (noisy in training).
+
 Augmentation (``augment = a``, training only, like the noise): before the windows
 are formed, each training sequence of ``L`` observations is cropped by up to
 ``floor(a L)`` observations at each end (a random shift of the shape in time),
@@ -82,6 +93,9 @@ from ._fused import NOISE_INCREMENTS, euler_final_state, has_noise, noise_draws
 
 NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
 SOLVERS = ("euler", "midpoint")
+READOUTS = ("last", "mean", "max", "positions")
+# The fractions of each sequence's length at which readout="positions" reads the state.
+_POSITIONS = (0.25, 0.5, 0.75)
 
 
 def noise_levels(noise_type, noise_level):
@@ -155,6 +169,39 @@ def initial_steps(dt, n):
 def observed_steps(lengths, n_steps):
     """Boolean ``(B, T)``: which of the ``T`` steps of each sequence are observed."""
     return torch.arange(n_steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def readout_features(final, states, lengths, readout):
+    """What the decoder reads of one direction: ``(B, N)`` or ``(B, N * (1 + P))``.
+
+    ``"last"``: the last valid state; ``"mean"`` / ``"max"``: it and the mean / the
+    elementwise maximum of the states over each sequence's valid steps;
+    ``"positions"``: it and the states at fractions ``_POSITIONS`` of each length.
+    """
+    if readout == "last":
+        return final
+    batch, n_steps = states.shape[0], states.shape[1]
+    if lengths is None:
+        lengths = torch.full((batch,), n_steps, dtype=torch.long, device=states.device)
+    lengths = lengths.clamp(1, max(n_steps, 1))
+    if readout == "mean":
+        pooled = states.sum(1) / lengths[:, None].to(states.dtype)
+    elif readout == "max":
+        valid = observed_steps(lengths, n_steps).unsqueeze(-1)
+        pooled = states.masked_fill(~valid, float("-inf")).amax(1)
+    else:
+        index = torch.stack(
+            [torch.ceil(q * lengths.to(torch.float64)).long().clamp_min(1) - 1 for q in _POSITIONS],
+            dim=1,
+        )
+        pooled = states.gather(1, index.unsqueeze(-1).expand(-1, -1, states.shape[2]))
+        pooled = pooled.reshape(batch, -1)
+    return torch.cat([final, pooled], dim=1)
+
+
+def readout_size(readout):
+    """How many ``N``-sized blocks ``readout_features`` returns per direction."""
+    return 1 + (len(_POSITIONS) if readout == "positions" else readout != "last")
 
 
 def window_sequences(x, lengths, step_scale, window):
@@ -278,6 +325,8 @@ class NoisyRNN(nn.Module):
         reverse order; the decoder then reads both final states.
     augment : float
         Strength of the training-time crop, scaling and jitter of the input (0: none).
+    readout : {"last", "mean", "max", "positions"}
+        What the decoder reads of each reader's states (see the module docstring).
 
     Shape
     -----
@@ -317,8 +366,12 @@ class NoisyRNN(nn.Module):
         window=1,
         bidirectional=False,
         augment=0.0,
+        readout="last",
     ):
         super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
+        self.readout = readout
         self.hidden_size = hidden_size
         self.window = int(window)
         self.bidirectional = bool(bidirectional)
@@ -345,7 +398,10 @@ class NoisyRNN(nn.Module):
         self.encoder = nn.Linear(input_size * self.window, hidden_size)
         # (The reverse reader is built with output_size=0: no decoder of its own.)
         self.decoder = (
-            nn.Linear(hidden_size * (2 if self.bidirectional else 1), output_size)
+            nn.Linear(
+                hidden_size * (2 if self.bidirectional else 1) * readout_size(readout),
+                output_size,
+            )
             if output_size else None
         )
         raw = torch.empty(hidden_size)
@@ -515,11 +571,15 @@ class NoisyRNN(nn.Module):
         """
         return self.encoder(x.transpose(0, 1)).transpose(0, 1)
 
-    def final_state(self, x, lengths=None, step_scale=None, noise=None, generator=None):
+    def final_state(
+        self, x, lengths=None, step_scale=None, noise=None, generator=None, states=False
+    ):
         """Integrate the SDE over the sequences and return the last valid state ``(B, N)``.
 
         One direction, one step per row of ``x`` (already windowed: see ``forward``);
-        the noise is drawn from ``generator`` (``self.generator`` when None).
+        the noise is drawn from ``generator`` (``self.generator`` when None). With
+        ``states``, ``(final, S)``: ``S`` ``(B, T, N)`` holds every state ``h_1 .. h_T``
+        (zero past each sequence's end).
         """
         generator = self.generator if generator is None else generator
         u_all = self.encode(x)
@@ -537,8 +597,10 @@ class NoisyRNN(nn.Module):
                 step_scale=step_scale,
                 generator=generator,
                 increment=self.noise_increment,
+                states=states,
             )
         h = u_all.new_zeros(batch, self.hidden_size)
+        kept = []
         active = None
         if lengths is not None and bool((lengths < n_steps).any()):
             active = observed_steps(lengths, n_steps).unsqueeze(-1).unbind(1)
@@ -554,7 +616,11 @@ class NoisyRNN(nn.Module):
         for k, u in enumerate(u_all.unbind(1)):
             h_next = self.sde_step(h, u, dts[k], K, xis[k])
             h = h_next if active is None else torch.where(active[k], h_next, h)
-        return h
+            if states:
+                kept.append(h if active is None else h * active[k].to(h.dtype))
+        if not states:
+            return h
+        return h, (torch.stack(kept, 1) if kept else u_all.new_zeros(batch, 0, self.hidden_size))
 
     def windows(self, x, lengths=None, step_scale=None):
         """``(x, lengths, step_scale)`` with ``window`` observations per step."""
@@ -566,10 +632,15 @@ class NoisyRNN(nn.Module):
                 x, lengths, step_scale, self.augment, self.generator
             )
         x, lengths, step_scale = self.windows(x, lengths, step_scale)
-        h = self.final_state(x, lengths, step_scale, noise)
+        pooled = self.readout != "last"
+        h = self.final_state(x, lengths, step_scale, noise, states=pooled)
+        h = readout_features(*h, lengths, self.readout) if pooled else h
         if self.reverse is not None:
             rev_x, rev_scale = reverse_sequences(x, lengths, step_scale)
             # The same noise stream, drawn after the forward reader's.
-            h_rev = self.reverse.final_state(rev_x, lengths, rev_scale, noise, self.generator)
+            h_rev = self.reverse.final_state(
+                rev_x, lengths, rev_scale, noise, self.generator, states=pooled
+            )
+            h_rev = readout_features(*h_rev, lengths, self.readout) if pooled else h_rev
             h = torch.cat([h, h_rev], dim=1)
         return self.decoder(h)

@@ -363,7 +363,9 @@ def test_one_way_or_both_ways_learn_a_shape_late_in_a_long_series(bidirectional)
     assert clf.score(X[80:], y[80:]) >= 0.9
 
 
-@pytest.mark.parametrize("param, value", [("window", 2), ("bidirectional", False)])
+@pytest.mark.parametrize(
+    "param, value", [("window", 2), ("bidirectional", False), ("readout", "last")]
+)
 def test_window_and_bidirectional_cannot_change_on_a_fitted_model(param, value):
     X, y = _toy_classification(n=40, T=12)
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, warm_start=True, window=1).fit(X, y)
@@ -380,6 +382,26 @@ def test_grid_search_over_window_and_bidirectional():
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_estimator_.window_ == search.best_params_["window"]
+
+
+@pytest.mark.parametrize("readout", ["last", "mean", "max", "positions"])
+def test_every_readout_learns_and_sizes_the_decoder(readout):
+    """The class is the sign of a bump in the middle of 40 noisy steps."""
+    rng = np.random.RandomState(0)
+    y = rng.randint(2, size=120)
+    X = 0.5 * rng.normal(size=(120, 40))
+    X[:, 18:24] += np.where(y[:, None] == 1, 1.5, -1.5)
+    clf = NoisyRNNClassifier(hidden_size=8, max_iter=20, readout=readout, random_state=0)
+    clf.fit(X[:80], y[:80])
+    blocks = {"last": 1, "mean": 2, "max": 2, "positions": 4}[readout]
+    assert clf.module_.decoder.in_features == 8 * 2 * blocks  # both ways
+    assert clf.score(X[80:], y[80:]) >= 0.9
+
+
+def test_unknown_readout_is_a_parameter_error():
+    X, y = _toy_classification(n=20, T=6)
+    with pytest.raises(InvalidParameterError, match="readout"):
+        NoisyRNNClassifier(readout="attention").fit(X, y)
 
 
 def test_augment_is_reproducible_changes_the_fit_and_can_change_on_continued_training():

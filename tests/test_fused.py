@@ -32,22 +32,31 @@ def _scales(batch=4, n_steps=6, seed=1):
     return 0.1 + 2 * torch.rand(batch, n_steps, dtype=torch.float64, generator=g)
 
 
-def _loop(u, K, dt, lengths, s1, s2, xi, r=None):
+def _loop_states(u, K, dt, lengths, s1, s2, xi, r=None):
     """The recursion written out step by step (autograd does the backward).
 
-    ``r`` (B, T): the step that reads observation k of sample b is ``dt * r[b, k]``.
+    Returns the final state and every state ``h_1 .. h_T`` (zero past each
+    sequence's end). ``r`` (B, T): the step that reads observation k of sample b
+    is ``dt * r[b, k]``.
     """
     n = K.shape[0]
-    h = u.new_zeros(u.shape[0], n)
+    h, kept = u.new_zeros(u.shape[0], n), []
     for k in range(u.shape[1]):
         z = h @ K
         dt_k = dt if r is None else r[:, k, None] * dt
         h_next = h + dt_k * (z[:, :n] + torch.tanh(z[:, n:] + u[:, k]))
         h_next = h_next + dt_k.sqrt() * (s1 + s2 * h) * xi[k]
-        if lengths is not None:
-            h_next = torch.where((k < lengths)[:, None], h_next, h)
-        h = h_next
-    return h
+        valid = torch.ones(u.shape[0], 1, dtype=torch.bool) if lengths is None else (
+            (k < lengths)[:, None]
+        )
+        h = torch.where(valid, h_next, h)
+        kept.append(torch.where(valid, h, torch.zeros_like(h)))
+    return h, torch.stack(kept, 1)
+
+
+def _loop(u, K, dt, lengths, s1, s2, xi, r=None):
+    """The final state of the recursion written out step by step (``_loop_states``)."""
+    return _loop_states(u, K, dt, lengths, s1, s2, xi, r)[0]
 
 
 def _assert_same_values_and_gradients(out, ref, inputs):
@@ -303,3 +312,41 @@ def test_inference_leaves_its_input_alone(lengths):
     with torch.no_grad():
         euler_final_state(u, K.detach(), dt.detach(), lengths, 0.3, 0.4, xi)
     assert torch.equal(u, before)
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("lengths", LENGTHS)
+@pytest.mark.parametrize("scaled", [False, True])
+def test_states_and_their_gradients_match_the_loop(noise, lengths, scaled, monkeypatch):
+    """states=True returns every state; gradients reaching them (and the final state)
+    flow back exactly as through the step loop, over several chunks."""
+    monkeypatch.setattr(_fused, "_CHUNK", 4)
+    u, K, dt, xi = _inputs(n_steps=9)
+    s1, s2 = NOISES[noise]
+    lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
+    r = _scales(n_steps=9) if scaled else None
+    run = lambda: euler_final_state(u, K, dt, lengths, s1, s2, xi, r, states=True)  # noqa: E731
+    _, states = run()
+    _, ref_states = _loop_states(u, K, dt, lengths, s1, s2, xi, r)
+    _assert_same_values_and_gradients(states, ref_states, (u, K, dt))  # states alone
+    final, states = run()
+    ref_final, ref_states = _loop_states(u, K, dt, lengths, s1, s2, xi, r)
+    torch.testing.assert_close(final, ref_final, rtol=1e-12, atol=1e-12)
+    w, v = torch.randn_like(final), torch.randn_like(states)
+    both = torch.autograd.grad((final * w).sum() + (states * v).sum(), (u, K, dt))
+    ref = torch.autograd.grad((ref_final * w).sum() + (ref_states * v).sum(), (u, K, dt))
+    for a, b in zip(both, ref):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    with torch.no_grad():  # the inference loop keeps the states too
+        final_i, states_i = euler_final_state(u, K, dt, lengths, s1, s2, xi, r, states=True)
+    torch.testing.assert_close(states_i, ref_states, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(final_i, ref_final, rtol=1e-12, atol=1e-12)
+
+
+def test_gradcheck_states():
+    u, K, dt, xi = _inputs(n_steps=4, n=3)
+    lengths = torch.tensor([4, 1, 0, 3])
+    assert torch.autograd.gradcheck(
+        lambda u, K, dt: _EulerRecursion.apply(u, K, dt, lengths, 0.3, 0.4, xi, False, None, True),
+        (u, K, dt),
+    )

@@ -298,6 +298,15 @@ def test_initial_steps_spread_geometrically_over_a_range():
                                rtol=1e-5, atol=1e-7)
 
 
+def _assert_padding_invariant(m, x, lengths):
+    """What lies past a sequence's end changes nothing, and a sequence alone gives what
+    it gives in a batch (``x``: 3 sequences of 8 steps, ``lengths`` [8, 5, 2])."""
+    garbage = x.clone()
+    garbage[1, 5:], garbage[2, 2:] = 50.0, -7.0
+    torch.testing.assert_close(m(garbage, lengths), m(x, lengths))
+    torch.testing.assert_close(m(x[1:2, :5], lengths[1:2]), m(x, lengths)[1:2])
+
+
 def test_bidirectional_window_module_is_padding_invariant_and_trains_both_readers():
     torch.manual_seed(0)
     m = NoisyRNN(2, 6, 3, window=3, bidirectional=True, dt=(0.05, 1.0), noise_type="mixed",
@@ -307,12 +316,7 @@ def test_bidirectional_window_module_is_padding_invariant_and_trains_both_reader
     x, lengths = torch.randn(3, 8, 2), torch.tensor([8, 5, 2])
     m(x, lengths).sum().backward()
     assert m.reverse.M_W.grad.abs().sum() > 0 and m.M_W.grad.abs().sum() > 0
-    m.eval()
-    garbage = x.clone()
-    garbage[1, 5:], garbage[2, 2:] = 50.0, -7.0
-    torch.testing.assert_close(m(garbage, lengths), m(x, lengths))
-    # a sequence alone gives what it gives in a batch
-    torch.testing.assert_close(m(x[1:2, :5], lengths[1:2]), m(x, lengths)[1:2])
+    _assert_padding_invariant(m.eval(), x, lengths)
 
 
 def test_bidirectional_reads_the_reversed_sequence():
@@ -350,3 +354,47 @@ def test_augmentation_crops_scales_and_jitters_in_training_only():
     m.generator = torch.Generator().manual_seed(1)
     assert not torch.equal(m(x, lengths), m(x, lengths))
     assert not torch.equal(m(x, lengths, noise=False), m(x, lengths))
+
+
+def test_readout_features_pool_the_valid_states():
+    from sknrnn._sde import readout_features, readout_size
+
+    states = torch.arange(24, dtype=torch.float64).reshape(2, 4, 3)
+    lengths = torch.tensor([4, 2])
+    states[1, 2:] = 0.0  # past the end of the second sequence
+    final = states[torch.arange(2), lengths - 1]
+    torch.testing.assert_close(readout_features(final, states, lengths, "last"), final)
+    mean = readout_features(final, states, lengths, "mean")
+    torch.testing.assert_close(mean[:, 3:], torch.stack([states[0].mean(0), states[1, :2].mean(0)]))
+    top = readout_features(final, -states, lengths, "max")  # zeros past the end must not win
+    torch.testing.assert_close(top[:, 3:], torch.stack([-states[0, 0], -states[1, 0]]))
+    pos = readout_features(final, states, lengths, "positions")
+    # a quarter, half and three quarters of 4 steps: steps 1, 2, 3; of 2 steps: 1, 1, 2
+    torch.testing.assert_close(pos[0, 3:], states[0, [0, 1, 2]].reshape(-1))
+    torch.testing.assert_close(pos[1, 3:], states[1, [0, 0, 1]].reshape(-1))
+    assert [readout_size(r) for r in ("last", "mean", "max", "positions")] == [1, 2, 2, 4]
+
+
+@pytest.mark.parametrize("readout", ["mean", "max", "positions"])
+def test_pooled_readouts_fused_equal_reference_and_ignore_padding(readout):
+    x, lengths = torch.randn(3, 8, 2, dtype=torch.float64), torch.tensor([8, 5, 2])
+    outs, grads = [], []
+    for fused in (True, False):
+        torch.manual_seed(0)
+        m = NoisyRNN(2, 5, 3, window=2, bidirectional=True, readout=readout, fused=fused,
+                     noise_type="mixed", noise_additive=0.1, noise_multiplicative=0.1).double()
+        assert m.decoder.in_features == 10 * (4 if readout == "positions" else 2)
+        m.generator = torch.Generator().manual_seed(1)
+        out = m(x, lengths)
+        out.square().sum().backward()
+        outs.append(out)
+        grads.append({k: p.grad for k, p in m.named_parameters()})
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-10, atol=1e-12)
+    for k in grads[0]:
+        torch.testing.assert_close(grads[0][k], grads[1][k], rtol=1e-8, atol=1e-10, msg=k)
+    _assert_padding_invariant(m.eval(), x, lengths)
+
+
+def test_unknown_readout_is_refused():
+    with pytest.raises(ValueError, match="readout must be one of"):
+        NoisyRNN(1, 4, 2, readout="attention")
