@@ -71,6 +71,12 @@ Without ``step_scale`` the recursion is the one with ``K'`` (no per-row scaling)
 Rows are permuted with the batch, like ``u``; the scale of steps past a
 sequence's end is never read.
 
+Every state (``states=True``, for readouts that pool over the sequence): the
+forward pass also returns ``h_1 .. h_T`` (a copy of ``H[1:]``, zero past each
+sequence's end), and the backward pass adds their gradient ``dL/dh_{k+1}`` (read
+directly) to ``g_{k+1}`` before step ``k`` uses it, as it adds the final state's
+gradient at each sequence's end; the rest of the backward is unchanged.
+
 Noise: ``xi`` has the shape ``(T, B, N)``; when it is not given it comes from
 ``noise_draws`` (Gaussian or Rademacher increments), which the reference loop of
 ``NoisyRNN`` uses too, so that both paths see the same noise under one generator
