@@ -271,7 +271,7 @@ def test_a_warm_start_fit_runs_its_own_schedule_after_any_change(name, value, th
     X, y = three_classes(n=40)
     trace = []
     clf = _traced(trace).fit(X, y)
-    assert trace == pytest.approx(_cosine(0.003, 3))
+    assert trace == pytest.approx(_cosine(0.01, 3))
     before = clf.predict_proba(X)
     trace.clear()
     if name == "callbacks":
@@ -296,9 +296,9 @@ def test_a_new_learning_rate_is_the_peak_of_the_next_fit(three_classes):
     trace = []
     clf = _traced(trace).fit(X, y)
     trace.clear()
-    clf.set_params(learning_rate_init=0.01, max_iter=6).fit(X, y)
-    assert max(trace) == trace[0] == 0.01
-    assert trace == pytest.approx(_cosine(0.01, 6), rel=1e-12)
+    clf.set_params(learning_rate_init=0.03, max_iter=6).fit(X, y)
+    assert max(trace) == trace[0] == 0.03
+    assert trace == pytest.approx(_cosine(0.03, 6), rel=1e-12)
 
 
 def test_constant_schedule_after_a_cosine_fit_trains_at_learning_rate_init(three_classes):
@@ -307,7 +307,7 @@ def test_constant_schedule_after_a_cosine_fit_trains_at_learning_rate_init(three
     clf = _traced(trace).fit(X, y)
     before = clf.predict_proba(X)
     clf.set_params(lr_schedule="constant").fit(X, y)
-    assert trace[-3:] == [0.003] * 3
+    assert trace[-3:] == [0.01] * 3
     assert not np.array_equal(clf.predict_proba(X), before)
 
 
