@@ -118,7 +118,8 @@ _PARAMS_DOC = """
     lr_schedule : {"cosine", "constant"}, default="cosine"
         Learning-rate schedule of each ``fit``: ``"cosine"`` starts at
         ``learning_rate_init`` and anneals to 0 over the epochs that the call
-        plans (``max_iter``, or the "auto" budget); ``"constant"`` trains at
+        plans (``max_iter``, or the "auto" budget), its first epoch warming up
+        (batch ``k`` of ``b`` at ``k / b`` of the rate); ``"constant"`` trains at
         ``learning_rate_init``. A warm-start ``fit`` runs a schedule of its own
         in the same way, from the rate set now (Adam's moments are kept).
         ``partial_fit`` trains at the constant ``learning_rate_init``.

@@ -418,3 +418,37 @@ def test_models_saved_by_0_3_load_predict_identically_and_train_on():
     assert clf.module_.reverse is None
     clf.set_params(warm_start=True, max_iter=2).fit(expected["X"], expected["proba"].argmax(1))
     assert clf.n_iter_ == 5
+
+
+class _BatchLRTrace(Callback):
+    """Appends the rate at which each training batch steps to ``trace``."""
+
+    def __init__(self, trace):
+        self.trace = trace
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.trace.append(net.optimizer_.param_groups[0]["lr"])
+
+
+def test_cosine_fits_warm_up_over_their_first_epoch_and_partial_fit_does_not(three_classes):
+    """40 sequences in batches of 8: the first epoch of each fit steps at 1/5 .. 5/5 of
+    the rate, later epochs at the cosine's rate; "constant" and partial_fit never warm up."""
+    X, y = three_classes(n=40)
+    trace = []
+    clf = NoisyRNNClassifier(**{**SMALL, "hidden_size": 4, "max_iter": 3, "batch_size": 8,
+                                "warm_start": True, "callbacks": [_BatchLRTrace(trace)]})
+    clf.fit(X, y)
+    rate = clf.learning_rate_init
+    cosine = _cosine(rate, 3)
+    expected = [rate * k / 5 for k in range(1, 6)] + [cosine[1]] * 5 + [cosine[2]] * 5
+    assert trace == pytest.approx(expected, rel=1e-12)
+    trace.clear()
+    clf.fit(X, y)  # a warm-start fit: a schedule of its own, warm-up included
+    assert trace == pytest.approx(expected, rel=1e-12)
+    trace.clear()
+    clf.partial_fit(X, y)
+    assert trace == [rate] * 5
+    trace.clear()
+    clf.set_params(lr_schedule="constant").fit(X, y)
+    assert trace == [rate] * 15
