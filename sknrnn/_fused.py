@@ -73,9 +73,9 @@ sequence's end is never read.
 
 Every state (``states=True``, for readouts that pool over the sequence): the
 forward pass also returns ``h_1 .. h_T`` (a copy of ``H[1:]``, zero past each
-sequence's end), and the backward pass adds their gradient ``dL/dh_{k+1}`` (read
-directly) to ``g_{k+1}`` before step ``k`` uses it, as it adds the final state's
-gradient at each sequence's end; the rest of the backward is unchanged.
+sequence's end), and the backward pass adds their gradient ``dL/dh_k`` to ``g_k`` as
+it forms it (the bias of the first product, ``g_k = dL/dh_k + g_{k+1} @ Ka^T + ...``;
+at a sequence's last step, with the final state's gradient); the rest is unchanged.
 
 Noise: ``xi`` has the shape ``(T, B, N)``; when it is not given it comes from
 ``noise_draws`` (Gaussian or Rademacher increments), which the reference loop of
@@ -345,14 +345,14 @@ class _EulerRecursion(torch.autograd.Function):
                 j = k - k0
                 if b > b_next:  # sequences whose last step is k + 1: their gradient enters here
                     Gs[j + 1][b_next:b] = grad_final[b_next:b]
+                    if GS is not None:  # (the other rows received GS[k] at step k + 1)
+                        Gs[j + 1][b_next:b] += GS[k][b_next:b]
                 if b == batch:
                     g, d, p_out, g_prev = Gs[j + 1], Ds[j], Ps[k], Gs[j]
                     if scaled:
                         r_k, rg_out = Rs[j], RGs[j]
                     if mult:
                         e_k = Es[k]
-                    if GS is not None:
-                        g.add_(GS[k])
                 elif b == 0:
                     continue
                 else:
@@ -361,17 +361,23 @@ class _EulerRecursion(torch.autograd.Function):
                         r_k, rg_out = Rs[j][:b], RGs[j][:b]
                     if mult:
                         e_k = Es[k][:b]
-                    if GS is not None:
-                        g.add_(GS[k][:b])
                 p = torch.mul(g, d, out=p_out)
+                # The states' gradient dL/dh_k enters g_k as it is formed.
+                gs = None if GS is None or k == 0 else GS[k - 1][:b]
                 if scaled:
                     rg = torch.mul(g, r_k, out=rg_out)
                     if k > 0:  # g_k = g_{k+1} + (r_k g_{k+1}) M^T + p_k W
-                        torch.addmm(g, rg, KaT, out=g_prev).addmm_(p, W)
+                        if gs is None:
+                            torch.addmm(g, rg, KaT, out=g_prev).addmm_(p, W)
+                        else:
+                            torch.add(g, gs, out=g_prev).addmm_(rg, KaT).addmm_(p, W)
                         if mult:
                             g_prev.addcmul_(g, e_k, value=s2)
                 elif k > 0:
-                    torch.mm(g, KaT, out=g_prev).addmm_(p, W)
+                    if gs is None:
+                        torch.mm(g, KaT, out=g_prev).addmm_(p, W)
+                    else:
+                        torch.addmm(gs, g, KaT, out=g_prev).addmm_(p, W)
                     if mult:
                         g_prev.addcmul_(g, e_k, value=s2)
                 b_next = b
