@@ -8,6 +8,9 @@ perturbations) with some of these changes, given as JSON:
 - ``smoothing``: label smoothing of the cross-entropy;
 - ``draws``: class probabilities averaged over that many draws of the training noise
   (classification only);
+- ``warmup_epochs``: the warm-up spans that many epochs (one in sknrnn);
+- ``swa``: the weights at the end of a fit are the mean of those after each of its last
+  ``swa`` fraction of epochs (stochastic weight averaging);
 - ``params``: other estimator parameters.
 
     python benchmarks/model_screen.py --variants '{"readout": "mean"}' \\
@@ -75,6 +78,51 @@ def _patch(variant):
             return cls, kw
 
         _net._net_settings = net_settings
+    epochs = variant.get("warmup_epochs")
+    if epochs:
+        begin = _net._Warmup.on_epoch_begin
+
+        def longer_warmup(self, net, dataset_train=None, **kwargs):
+            begin(self, net, dataset_train=dataset_train, **kwargs)
+            if self.seen_ == 0:
+                self.batches_ *= epochs
+
+        _net._Warmup.on_epoch_begin = longer_warmup
+    swa = variant.get("swa", 0.0)
+    if swa:
+        from skorch.callbacks import Callback
+
+        class _Averaging(Callback):
+            def __init__(self, epochs):
+                self.epochs = epochs
+
+            def on_train_begin(self, net, **kwargs):
+                self.done_, self.count_, self.mean_ = 0, 0, None
+
+            def on_epoch_end(self, net, **kwargs):
+                self.done_ += 1
+                if self.done_ <= (1 - swa) * self.epochs:
+                    return
+                params = [p.detach().clone() for p in net.module_.parameters()]
+                self.count_ += 1
+                if self.mean_ is None:
+                    self.mean_ = params
+                else:
+                    for m, p in zip(self.mean_, params):
+                        m.add_(p - m, alpha=1.0 / self.count_)
+
+            def on_train_end(self, net, **kwargs):
+                if self.mean_ is not None:
+                    with torch.no_grad():
+                        for p, m in zip(net.module_.parameters(), self.mean_):
+                            p.copy_(m)
+
+        callbacks = _net._callbacks
+
+        def with_averaging(est, epochs, *, held_out):
+            return callbacks(est, epochs, held_out=held_out) + [("swa", _Averaging(epochs))]
+
+        _net._callbacks = with_averaging
     draws = variant.get("draws", 0)
     if draws:
 

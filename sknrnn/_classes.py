@@ -112,7 +112,7 @@ _PARAMS_DOC = """
         ``n_samples // 16`` sequences, between 8 and 64, from the data of
         each training call (after the validation set is held out).
 
-    learning_rate_init : float, default=0.01
+    learning_rate_init : float, default=0.005
         Learning rate of the Adam optimizer.
 
     lr_schedule : {"cosine", "constant"}, default="cosine"

@@ -271,7 +271,7 @@ def test_a_warm_start_fit_runs_its_own_schedule_after_any_change(name, value, th
     X, y = three_classes(n=40)
     trace = []
     clf = _traced(trace).fit(X, y)
-    assert trace == pytest.approx(_cosine(0.01, 3))
+    assert trace == pytest.approx(_cosine(0.005, 3))
     before = clf.predict_proba(X)
     trace.clear()
     if name == "callbacks":
@@ -307,7 +307,7 @@ def test_constant_schedule_after_a_cosine_fit_trains_at_learning_rate_init(three
     clf = _traced(trace).fit(X, y)
     before = clf.predict_proba(X)
     clf.set_params(lr_schedule="constant").fit(X, y)
-    assert trace[-3:] == [0.01] * 3
+    assert trace[-3:] == [0.005] * 3
     assert not np.array_equal(clf.predict_proba(X), before)
 
 
