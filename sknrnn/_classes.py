@@ -73,7 +73,7 @@ _PARAMS_DOC = """
     bidirectional : bool, default=True
         Read each sequence both ways: a second SDE, with weights of its own,
         reads the windows from the last to the first, and the decoder reads
-        both final states (twice the cost of one way).
+        both readers (twice the cost of one way; see ``readout``).
 
     augment : float in [0, 0.5), default=0.0
         Training-time augmentation of the input: each training sequence is

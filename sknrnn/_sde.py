@@ -47,8 +47,8 @@ intervals). ``w = 1`` is one step per observation.
 
 Reading both ways (``bidirectional``): a second SDE with its own ``A``, ``W``,
 ``U``, ``b`` and ``dt`` reads the windows of each sequence in reverse order (the
-last valid window first), and the decoder reads both final states,
-``y = V [h_fwd; h_bwd] + c``.
+last valid window first), and the decoder reads both readers (``readout`` below),
+``y = V [r_fwd; r_bwd] + c`` with ``r`` what the readout takes of each reader.
 
 Readout (``readout``): what the decoder reads of each reader, with ``h_1 .. h_S``
 the states after each of the ``S`` valid steps of a sequence:
@@ -322,7 +322,7 @@ class NoisyRNN(nn.Module):
         ``window * input_size`` values per step).
     bidirectional : bool
         Whether a second SDE (``self.reverse``, its own weights) reads the windows in
-        reverse order; the decoder then reads both final states.
+        reverse order; the decoder then reads both readers (see ``readout``).
     augment : float
         Strength of the training-time crop, scaling and jitter of the input (0: none).
     readout : {"last", "mean", "max", "positions"}
