@@ -116,6 +116,13 @@ def _step_scales(r, like):
     return r.detach().to(device=like.device, dtype=like.dtype).T
 
 
+def _rows_unsorted(perm, tensor):
+    """A ``(T, B, ...)`` tensor whose rows are in sorted order, back in the caller's order."""
+    unsorted = torch.empty_like(tensor)
+    unsorted[:, perm] = tensor
+    return unsorted
+
+
 def _rows_in_order(perm, *tensors):
     """Each ``(T, B, ...)`` tensor with its batch rows permuted (None stays None)."""
     return [None if t is None else t[:, perm] for t in tensors]
@@ -263,12 +270,10 @@ class _EulerRecursion(torch.autograd.Function):
             out = H[n_steps].clone()
         S = None
         if states:  # h_1 .. h_T in the caller's row order, zero past each sequence's end
-            S = H[1:].clone()
             if masked:
-                S.masked_fill_(ended.to(u.device)[..., None], 0.0)
-                unsorted = torch.empty_like(S)
-                unsorted[:, perm_dev] = S
-                S = unsorted
+                S = _rows_unsorted(perm_dev, H[1:].masked_fill(ended.to(u.device)[..., None], 0.0))
+            else:
+                S = H[1:].clone()
 
         ctx.save_for_backward(K, dt, Kp, H, Tanh, E, R)
         ctx.perm = perm
@@ -412,9 +417,7 @@ class _EulerRecursion(torch.autograd.Function):
             grad_dt = None
         if need_u:  # (B, T, N), a view of the time-major P (the strides of u from encode)
             if masked:
-                unsorted = torch.empty_like(P)
-                unsorted[:, perm_dev] = P
-                P = unsorted
+                P = _rows_unsorted(perm_dev, P)
             grad_u = P.transpose(0, 1)
         return grad_u, grad_K, grad_dt, None, None, None, None, None, None, None
 
@@ -479,9 +482,7 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None, states=False):
         out = torch.empty_like(final)
         out[perm_dev] = final
         if S is not None:
-            unsorted = torch.empty_like(S)
-            unsorted[:, perm_dev] = S
-            S = unsorted
+            S = _rows_unsorted(perm_dev, S)
     return out if S is None else (out, S.transpose(0, 1))
 
 

@@ -191,7 +191,8 @@ def readout_features(final, states, lengths, readout):
         pooled = states.masked_fill(~valid, float("-inf")).amax(1)
     else:
         index = torch.stack(
-            [torch.ceil(q * lengths.to(torch.float64)).long().clamp_min(1) - 1 for q in _POSITIONS],
+            [torch.ceil(q * lengths.to(torch.float64)).long().clamp_min(1) - 1
+             for q in _POSITIONS],
             dim=1,
         )
         pooled = states.gather(1, index.unsqueeze(-1).expand(-1, -1, states.shape[2]))
@@ -622,6 +623,17 @@ class NoisyRNN(nn.Module):
             return h
         return h, (torch.stack(kept, 1) if kept else u_all.new_zeros(batch, 0, self.hidden_size))
 
+    def read(self, x, lengths=None, step_scale=None, noise=None, generator=None, readout="last"):
+        """What the decoder reads of this reader (``readout_features``), ``(B, N * blocks)``.
+
+        Integrates the windowed ``x`` as ``final_state`` does, keeping every state only
+        when the readout pools them.
+        """
+        if readout == "last":
+            return self.final_state(x, lengths, step_scale, noise, generator)
+        final, states = self.final_state(x, lengths, step_scale, noise, generator, states=True)
+        return readout_features(final, states, lengths, readout)
+
     def windows(self, x, lengths=None, step_scale=None):
         """``(x, lengths, step_scale)`` with ``window`` observations per step."""
         return window_sequences(x, lengths, step_scale, self.window)
@@ -632,15 +644,12 @@ class NoisyRNN(nn.Module):
                 x, lengths, step_scale, self.augment, self.generator
             )
         x, lengths, step_scale = self.windows(x, lengths, step_scale)
-        pooled = self.readout != "last"
-        h = self.final_state(x, lengths, step_scale, noise, states=pooled)
-        h = readout_features(*h, lengths, self.readout) if pooled else h
+        h = self.read(x, lengths, step_scale, noise, readout=self.readout)
         if self.reverse is not None:
             rev_x, rev_scale = reverse_sequences(x, lengths, step_scale)
             # The same noise stream, drawn after the forward reader's.
-            h_rev = self.reverse.final_state(
-                rev_x, lengths, rev_scale, noise, self.generator, states=pooled
+            h_rev = self.reverse.read(
+                rev_x, lengths, rev_scale, noise, self.generator, self.readout
             )
-            h_rev = readout_features(*h_rev, lengths, self.readout) if pooled else h_rev
             h = torch.cat([h, h_rev], dim=1)
         return self.decoder(h)
