@@ -366,7 +366,7 @@ def test_one_way_or_both_ways_learn_a_shape_late_in_a_long_series(bidirectional)
 @pytest.mark.parametrize(
     "param, value", [("window", 2), ("bidirectional", False), ("readout", "last")]
 )
-def test_window_and_bidirectional_cannot_change_on_a_fitted_model(param, value):
+def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(param, value):
     X, y = _toy_classification(n=40, T=12)
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, warm_start=True, window=1).fit(X, y)
     clf.set_params(**{param: value})
