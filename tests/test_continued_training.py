@@ -1,6 +1,7 @@
 """Continued training: partial_fit, warm_start, user callbacks, early stopping's
 validation set, and training on after a save and load (joblib, skops, older saves)."""
 
+import functools
 import itertools
 
 import joblib
@@ -404,16 +405,25 @@ def test_too_large_validation_fraction_advises_a_smaller_one(toy):
                            validation_fraction=0.01).fit(X[:10], y[:10])
 
 
-def test_models_saved_by_0_3_load_predict_identically_and_train_on():
+def test_models_saved_by_0_3_load_predict_identically_and_train_on(monkeypatch):
     """Fitted and saved by sknrnn 0.3 (one step per observation, read one way)."""
     from pathlib import Path
 
     here = Path(__file__).parent / "data"
+    # On the CPU, where they were saved (a GPU machine would load them on CUDA). Their
+    # outputs were recorded with torch 2.13's CPU build: bit for bit on that build (the
+    # one `make test` installs), within float32 rounding on another (torch 2.11 on
+    # another processor differed by 1.4e-6 relative).
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     models = joblib.load(here / "models_0.3.joblib")
     expected = np.load(here / "models_0.3_outputs.npz")
     clf, reg = models["classifier"], models["regressor"]
-    np.testing.assert_array_equal(clf.predict_proba(expected["X"]), expected["proba"])
-    np.testing.assert_array_equal(reg.predict(expected["X"]), expected["pred"])
+    if torch.__version__.split("+")[0] == "2.13.0":
+        same = np.testing.assert_array_equal
+    else:
+        same = functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7)
+    same(clf.predict_proba(expected["X"]), expected["proba"])
+    same(reg.predict(expected["X"]), expected["pred"])
     assert (clf.window, clf.bidirectional, clf.window_) == (1, False, 1)
     assert clf.module_.reverse is None
     clf.set_params(warm_start=True, max_iter=2).fit(expected["X"], expected["proba"].argmax(1))

@@ -37,7 +37,7 @@ def _set_linear_dynamics(est, c, dt):
     """Make each reader's drift ``-c h`` (A = -c I, W = 0) with a fixed step ``dt``."""
     for m in filter(None, (est.module_, est.module_.reverse)):
         n = m.hidden_size
-        eye = torch.eye(n)
+        eye = torch.eye(n, device=m.M_A.device)
         scale = 2.0 * (1.0 - m.beta)  # the symmetric part of M enters as (1 - beta)(M + M^T)
         with torch.no_grad():
             m.M_A.copy_(eye * (m.gamma_a - c) / scale)
@@ -45,13 +45,13 @@ def _set_linear_dynamics(est, c, dt):
             m.raw_dt.fill_(math.log(math.expm1(dt)))
         A, W = m.hidden_matrices()
         torch.testing.assert_close(A, -c * eye)
-        torch.testing.assert_close(W, torch.zeros(n, n))
+        torch.testing.assert_close(W, torch.zeros_like(eye))
 
 
 def test_stability_margin_matches_numpy(data):
     X, y = data
     clf = _fit(X, y, linear_weight=0.7, bidirectional=False)  # one reader: its matrices
-    A, W = (t.detach().double().numpy() for t in clf.module_.hidden_matrices())
+    A, W = (t.detach().double().cpu().numpy() for t in clf.module_.hidden_matrices())
     aA = 0.7 * A
     expected_linear = np.linalg.eigvalsh((aA + aA.T) / 2).max()
     expected_norm = np.linalg.norm(W, ord=2)
@@ -60,7 +60,7 @@ def test_stability_margin_matches_numpy(data):
     assert report.recurrent_norm == pytest.approx(expected_norm, rel=1e-6)
     assert stability_margin(clf) == pytest.approx(expected_linear + expected_norm, rel=1e-6)
     assert isinstance(stability_margin(clf), float)
-    dt = clf.module_.step_size().detach().double().numpy()
+    dt = clf.module_.step_size().detach().double().cpu().numpy()
     np.testing.assert_allclose(report.dt, dt)
     assert report.contraction_per_step == pytest.approx(np.exp(report.margin * dt.max()))
 
@@ -92,11 +92,12 @@ def test_lyapunov_exponent_long_sequences_do_not_underflow():
 def _reference_exponents(clf, X):
     """log ||d h_M / d h_0||_2 / M by autograd through the module's own step, per row."""
     m = clf.module_.double().eval()
+    device = m.M_A.device  # the module stays where the fit put it (CUDA on a GPU machine)
     inputs = _fitted_model(clf, X, caller="test").inputs  # standardized as the module reads it
     X32, lengths = inputs["x"], inputs["lengths"]
     out = []
     for x, length in zip(X32, lengths):
-        u = m.encode(torch.as_tensor(x[None, :length]).double())
+        u = m.encode(torch.as_tensor(x[None, :length], device=device).double())
 
         def final(h0, u=u):
             h = h0[None]
@@ -104,7 +105,8 @@ def _reference_exponents(clf, X):
                 h = m.sde_step(h, u[:, k], m.step_size())
             return h[0]
 
-        J = torch.autograd.functional.jacobian(final, torch.zeros(m.hidden_size).double())
+        h0 = torch.zeros(m.hidden_size, device=device).double()
+        J = torch.autograd.functional.jacobian(final, h0)
         out.append(float(torch.linalg.matrix_norm(J, ord=2).log()) / length)
     m.float()
     return np.array(out)
