@@ -11,6 +11,27 @@ perturbations) with some of these changes, given as JSON:
 - ``warmup_epochs``: the warm-up spans that many epochs (one in sknrnn);
 - ``swa``: the weights at the end of a fit are the mean of those after each of its last
   ``swa`` fraction of epochs (stochastic weight averaging);
+- ``input_noise``: Gaussian noise of that standard deviation added to the (standardized)
+  input in training, when the model has training noise (noise of the SDE at its input);
+- ``mixup``: ``{"alpha": a, "at": "input" | "features" | "either", "noise": s}``: each training
+  batch is mixed with a permutation of itself, ``lambda ~ Beta(a, a)``, at the input, at what
+  the decoder reads, or at one of the two drawn per batch (manifold mixup), the loss being
+  ``lambda L(y) + (1 - lambda) L(y_perm)``; ``noise`` adds Gaussian noise of that standard
+  deviation to the mixed features (Noisy Feature Mixup);
+- ``gated_dt``: ``"input"``, ``"state"`` or ``"hidden"``: each unit's step gated per step as in
+  LEM, ``dt_k = dt * sigmoid(G x_k + c + 2)`` (``"state"``: ``+ H h_k``; ``"hidden"``:
+  ``sigmoid(H h_k + c + 2)``, the state alone), the gate's weights zero at initialization
+  (the plain step); integrated by autograd through the reference loop. ``gate_noise``: in
+  training, Gaussian noise of that standard deviation added to the gate's argument;
+- ``noise_power``: the noise increment of unit ``i`` is ``sigma(h) dt_i^p xi`` (the SDE's
+  ``p = 0.5``): a smaller power gives the slow units (small ``dt_i``) more noise per step;
+- ``encoder``: ``{"kind": "conv", "width": k}``: the encoder reads ``k`` neighbouring windows
+  (a Conv1d of width ``k`` over the windows, zero-padded, instead of the Linear of one window);
+  ``{"kind": "mlp"}``: ``u = U_2 tanh(U_1 x~ + b_1) + b_2`` (a hidden layer of N units);
+- ``segments``: ``{"length": L}``: the readers also read every segment of ``L`` recurrence
+  steps (stride ``L / 2``) from a zero state, and the decoder reads the mean of the
+  segments' final states beside the readout (a learned recurrent kernel pooled over
+  positions); same weights, equal-length sequences only;
 - ``params``: other estimator parameters.
 
     python benchmarks/model_screen.py --variants '{"readout": "mean"}' \\
@@ -123,6 +144,232 @@ def _patch(variant):
             return callbacks(est, epochs, held_out=held_out) + [("swa", _Averaging(epochs))]
 
         _net._callbacks = with_averaging
+    input_noise = variant.get("input_noise", 0.0)
+    mixup = variant.get("mixup")
+    if input_noise or mixup:
+        plain_forward = _sde.NoisyRNN.forward
+
+        def mixed_forward(self, x, lengths=None, step_scale=None, noise=None):
+            training = self.training if noise is None else noise
+            if not training:
+                return plain_forward(self, x, lengths, step_scale, noise)
+            gen = self.generator
+            if input_noise and self.is_noisy:
+                x = x + input_noise * torch.randn(
+                    x.shape, generator=gen, device=x.device, dtype=x.dtype
+                )
+            at = None
+            if mixup:
+                alpha = torch.tensor(float(mixup.get("alpha", 1.0)), dtype=torch.float64)
+                lam = float(torch.distributions.Beta(alpha, alpha).sample())
+                perm = torch.randperm(x.shape[0], generator=gen, device=x.device)
+                at = mixup.get("at", "features")
+                if at == "either":
+                    at = "input" if torch.rand((), generator=gen, device=x.device) < 0.5 else (
+                        "features")
+                self._mix = (lam, perm)
+                if at == "input":
+                    x = lam * x + (1 - lam) * x[perm]
+                    if lengths is not None:
+                        lengths = torch.maximum(lengths, lengths[perm])
+            if self.augment > 0:
+                x, lengths, step_scale = _sde.augment_sequences(
+                    x, lengths, step_scale, self.augment, gen
+                )
+            x, lengths, step_scale = self.windows(x, lengths, step_scale)
+            h = self.read(x, lengths, step_scale, noise, readout=self.readout)
+            if self.reverse is not None:
+                rev_x, rev_scale = _sde.reverse_sequences(x, lengths, step_scale)
+                h_rev = self.reverse.read(rev_x, lengths, rev_scale, noise, gen, self.readout)
+                h = torch.cat([h, h_rev], dim=1)
+            if at == "features":
+                h = lam * h + (1 - lam) * h[perm]
+            if mixup and mixup.get("noise"):
+                h = h + float(mixup["noise"]) * torch.randn(
+                    h.shape, generator=gen, device=h.device, dtype=h.dtype
+                )
+            return self.decoder(h)
+
+        _sde.NoisyRNN.forward = mixed_forward
+    if mixup:
+        plain_loss = _net._WeightedLoss.get_loss
+
+        def mixed_loss(self, y_pred, y_true, X=None, training=False):
+            mix = getattr(self.module_, "_mix", None)
+            if not training or mix is None:
+                return plain_loss(self, y_pred, y_true, X=X, training=training)
+            self.module_._mix = None
+            lam, perm = mix
+            return lam * plain_loss(self, y_pred, y_true, X=X, training=True) + (
+                1 - lam) * plain_loss(self, y_pred, y_true[perm.to(y_true.device)], X=X,
+                                      training=True)
+
+        _net._WeightedLoss.get_loss = mixed_loss
+    gated = variant.get("gated_dt")
+    gate_noise = variant.get("gate_noise", 0.0)
+    if gated:
+        from torch import nn
+
+        plain_init = _sde.NoisyRNN.__init__
+
+        def gated_init(self, input_size, hidden_size, output_size, **kwargs):
+            plain_init(self, input_size, hidden_size, output_size, **kwargs)
+            self.gate = nn.Linear(input_size * self.window, hidden_size)
+            self.gate_h = nn.Linear(hidden_size, hidden_size, bias=False)
+            zero_gate(self)
+
+        def zero_gate(self):
+            with torch.no_grad():
+                for p in (self.gate.weight, self.gate.bias, self.gate_h.weight):
+                    p.zero_()
+
+        plain_reset = _sde.NoisyRNN.reset_parameters
+
+        def gated_reset(self, generator=None):  # the estimator builds on the meta device
+            plain_reset(self, generator)
+            if hasattr(self, "gate"):
+                zero_gate(self)
+
+        def gated_final_state(self, x, lengths=None, step_scale=None, noise=None,
+                              generator=None, states=False):
+            generator = self.generator if generator is None else generator
+            u_all = self.encode(x)
+            g_all = self.gate(x)
+            batch, n_steps, n = u_all.shape[0], u_all.shape[1], self.hidden_size
+            K = self.stacked_weight()
+            dt = self.step_size()
+            noisy = (self.training if noise is None else noise) and self.is_noisy
+            h = u_all.new_zeros(batch, n)
+            active = None
+            if lengths is not None and bool((lengths < n_steps).any()):
+                active = _sde.observed_steps(lengths, n_steps).unsqueeze(-1).unbind(1)
+            xis = (
+                _sde.noise_draws(n_steps, batch, n, u_all, generator, self.noise_increment)
+                .unbind(0) if noisy else [None] * n_steps
+            )
+            scales = [None] * n_steps if step_scale is None else step_scale.unbind(1)
+            kept = []
+            for k, (u, g) in enumerate(zip(u_all.unbind(1), g_all.unbind(1))):
+                if gated == "state":
+                    g = g + self.gate_h(h)
+                elif gated == "hidden":
+                    g = self.gate_h(h) + self.gate.bias
+                if gate_noise and noisy:
+                    g = g + gate_noise * torch.randn(
+                        g.shape, generator=generator, device=g.device, dtype=g.dtype
+                    )
+                dtk = dt * torch.sigmoid(g + 2.0)  # at most dt; 0.88 dt at initialization
+                if scales[k] is not None:
+                    dtk = dtk * scales[k][:, None]
+                h_next = self.sde_step(h, u, dtk, K, xis[k])
+                h = h_next if active is None else torch.where(active[k], h_next, h)
+                if states:
+                    kept.append(h if active is None else h * active[k].to(h.dtype))
+            if not states:
+                return h
+            return h, torch.stack(kept, 1)
+
+        _sde.NoisyRNN.__init__ = gated_init
+        _sde.NoisyRNN.reset_parameters = gated_reset
+        _sde.NoisyRNN.final_state = gated_final_state
+    power = variant.get("noise_power")
+    if power is not None:
+        from sknrnn import _fused
+
+        plain_euler = _sde.euler_final_state
+
+        def powered_euler(u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0,
+                          xi=None, step_scale=None, generator=None, increment="gaussian",
+                          states=False):
+            if xi is None and _fused.has_noise(noise_additive, noise_multiplicative):
+                batch, n_steps, n = u.shape
+                xi = _fused.noise_draws(n_steps, batch, n, u, generator, increment)
+                xi = xi * dt.detach().pow(power - 0.5)  # sqrt(dt) xi' = dt^p xi
+            return plain_euler(u, K, dt, lengths, noise_additive, noise_multiplicative, xi,
+                               step_scale, generator, increment, states)
+
+        _sde.euler_final_state = powered_euler
+    encoder = variant.get("encoder")
+    if encoder:
+        import math
+
+        from torch import nn
+
+        kind = encoder["kind"]
+        width = int(encoder.get("width", 3))
+        init_before = _sde.NoisyRNN.__init__
+
+        def init_with_encoder(self, input_size, hidden_size, output_size, **kwargs):
+            init_before(self, input_size, hidden_size, output_size, **kwargs)
+            channels = input_size * self.window
+            if kind == "conv":
+                self.context = nn.Conv1d(channels, hidden_size, width, padding=width // 2)
+            else:
+                self.inner = nn.Linear(hidden_size, hidden_size)
+            draw_encoder(self, None)
+
+        def draw_encoder(self, generator):
+            layer = getattr(self, "context", None) or getattr(self, "inner", None)
+            fan_in = layer.weight[0].numel()
+            bound = 1.0 / math.sqrt(fan_in)
+            with torch.no_grad():
+                for p in (layer.weight, layer.bias):
+                    p.copy_(torch.empty(p.shape).uniform_(-bound, bound, generator=generator))
+
+        reset_before = _sde.NoisyRNN.reset_parameters
+
+        def reset_with_encoder(self, generator=None):
+            reset_before(self, generator)
+            if hasattr(self, "context") or hasattr(self, "inner"):
+                draw_encoder(self, generator)
+
+        def encode(self, x):
+            if kind == "conv":
+                y = self.context(x.transpose(1, 2))  # (B, N, T)
+                return y.permute(2, 0, 1).contiguous().transpose(0, 1)
+            u = self.encoder(x.transpose(0, 1))
+            return self.inner(torch.tanh(u)).transpose(0, 1)
+
+        _sde.NoisyRNN.__init__ = init_with_encoder
+        _sde.NoisyRNN.reset_parameters = reset_with_encoder
+        _sde.NoisyRNN.encode = encode
+    segments = variant.get("segments")
+    if segments:
+        from torch import nn
+
+        seg_len = int(segments["length"])
+        init_plain = _sde.NoisyRNN.__init__
+
+        def init_with_segments(self, input_size, hidden_size, output_size, **kwargs):
+            init_plain(self, input_size, hidden_size, output_size, **kwargs)
+            if self.decoder is not None:
+                extra = hidden_size * (2 if self.bidirectional else 1)
+                self.decoder = nn.Linear(self.decoder.in_features + extra, output_size)
+                self.reset_parameters()
+
+        def pooled(reader, x, noise, generator):
+            batch, n_steps, channels = x.shape
+            length = min(seg_len, n_steps)
+            segs = x.unfold(1, length, max(1, length // 2))  # (B, n, C, L)
+            n = segs.shape[1]
+            segs = segs.permute(0, 1, 3, 2).reshape(batch * n, length, channels)
+            final = reader.final_state(segs, None, None, noise, generator)
+            return final.view(batch, n, -1).mean(1)
+
+        def forward_with_segments(self, x, lengths=None, step_scale=None, noise=None):
+            x, lengths, step_scale = self.windows(x, lengths, step_scale)
+            h = [self.read(x, lengths, step_scale, noise, readout=self.readout)]
+            if self.reverse is not None:
+                rev_x, rev_scale = _sde.reverse_sequences(x, lengths, step_scale)
+                h.append(self.reverse.read(rev_x, lengths, rev_scale, noise, self.generator,
+                                           self.readout))
+            h.append(pooled(self, x, noise, self.generator))
+            if self.reverse is not None:
+                h.append(pooled(self.reverse, x.flip(1), noise, self.generator))
+            return self.decoder(torch.cat(h, dim=1))
+
+        _sde.NoisyRNN.__init__ = init_with_segments
+        _sde.NoisyRNN.forward = forward_with_segments
     draws = variant.get("draws", 0)
     if draws:
 
