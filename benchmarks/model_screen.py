@@ -49,6 +49,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import accuracy  # noqa: E402
 
 
+def _reading_through(module, transform, forward, *args):
+    """``forward(module, *args)`` with what the decoder reads passed through ``transform``.
+
+    The module's own ``forward`` runs (windows, both readers, readout); a function
+    shadowing the registered decoder for the call applies ``transform`` first.
+    """
+    decoder = module.decoder
+    module.__dict__["decoder"] = lambda h: decoder(transform(h))  # shadows the module
+    try:
+        return forward(module, *args)
+    finally:
+        module.__dict__.pop("decoder", None)
+
+
 def _patch(variant):
     import functools
 
@@ -70,20 +84,15 @@ def _patch(variant):
         forward = _sde.NoisyRNN.forward
 
         def dropout_forward(self, x, lengths=None, step_scale=None, noise=None):
-            decoder = self.decoder
-            training = self.training if noise is None else noise
-            if training:
-                gen = self.generator
-
-                def drop(h):
-                    keep = torch.rand(h.shape, generator=gen, device=h.device) >= rate
-                    return decoder(h * keep.to(h.dtype) / (1 - rate))
-
-                self.__dict__["decoder"] = drop  # shadows the registered module
-            try:
+            if not (self.training if noise is None else noise):
                 return forward(self, x, lengths, step_scale, noise)
-            finally:
-                self.__dict__.pop("decoder", None)
+            gen = self.generator
+
+            def drop(h):
+                keep = torch.rand(h.shape, generator=gen, device=h.device) >= rate
+                return h * keep.to(h.dtype) / (1 - rate)
+
+            return _reading_through(self, drop, forward, x, lengths, step_scale, noise)
 
         _sde.NoisyRNN.forward = dropout_forward
     smoothing = variant.get("smoothing", 0.0)
@@ -158,7 +167,7 @@ def _patch(variant):
                 x = x + input_noise * torch.randn(
                     x.shape, generator=gen, device=x.device, dtype=x.dtype
                 )
-            at = None
+            at, mix_noise = None, float((mixup or {}).get("noise", 0.0))
             if mixup:
                 alpha = torch.tensor(float(mixup.get("alpha", 1.0)), dtype=torch.float64)
                 lam = float(torch.distributions.Beta(alpha, alpha).sample())
@@ -172,23 +181,17 @@ def _patch(variant):
                     x = lam * x + (1 - lam) * x[perm]
                     if lengths is not None:
                         lengths = torch.maximum(lengths, lengths[perm])
-            if self.augment > 0:
-                x, lengths, step_scale = _sde.augment_sequences(
-                    x, lengths, step_scale, self.augment, gen
-                )
-            x, lengths, step_scale = self.windows(x, lengths, step_scale)
-            h = self.read(x, lengths, step_scale, noise, readout=self.readout)
-            if self.reverse is not None:
-                rev_x, rev_scale = _sde.reverse_sequences(x, lengths, step_scale)
-                h_rev = self.reverse.read(rev_x, lengths, rev_scale, noise, gen, self.readout)
-                h = torch.cat([h, h_rev], dim=1)
-            if at == "features":
-                h = lam * h + (1 - lam) * h[perm]
-            if mixup and mixup.get("noise"):
-                h = h + float(mixup["noise"]) * torch.randn(
-                    h.shape, generator=gen, device=h.device, dtype=h.dtype
-                )
-            return self.decoder(h)
+
+            def mix(h):
+                if at == "features":
+                    h = lam * h + (1 - lam) * h[perm]
+                if mix_noise:
+                    h = h + mix_noise * torch.randn(
+                        h.shape, generator=gen, device=h.device, dtype=h.dtype
+                    )
+                return h
+
+            return _reading_through(self, mix, plain_forward, x, lengths, step_scale, noise)
 
         _sde.NoisyRNN.forward = mixed_forward
     if mixup:
@@ -356,17 +359,17 @@ def _patch(variant):
             final = reader.final_state(segs, None, None, noise, generator)
             return final.view(batch, n, -1).mean(1)
 
+        forward_plain = _sde.NoisyRNN.forward
+
         def forward_with_segments(self, x, lengths=None, step_scale=None, noise=None):
-            x, lengths, step_scale = self.windows(x, lengths, step_scale)
-            h = [self.read(x, lengths, step_scale, noise, readout=self.readout)]
-            if self.reverse is not None:
-                rev_x, rev_scale = _sde.reverse_sequences(x, lengths, step_scale)
-                h.append(self.reverse.read(rev_x, lengths, rev_scale, noise, self.generator,
-                                           self.readout))
-            h.append(pooled(self, x, noise, self.generator))
-            if self.reverse is not None:
-                h.append(pooled(self.reverse, x.flip(1), noise, self.generator))
-            return self.decoder(torch.cat(h, dim=1))
+            def beside(h):  # the segments read after both readers (their noise drawn after)
+                windows = self.windows(x, lengths, step_scale)[0]
+                parts = [h, pooled(self, windows, noise, self.generator)]
+                if self.reverse is not None:
+                    parts.append(pooled(self.reverse, windows.flip(1), noise, self.generator))
+                return torch.cat(parts, dim=1)
+
+            return _reading_through(self, beside, forward_plain, x, lengths, step_scale, noise)
 
         _sde.NoisyRNN.__init__ = init_with_segments
         _sde.NoisyRNN.forward = forward_with_segments
