@@ -21,7 +21,9 @@ perturbations) with some of these changes, given as JSON:
 - ``gated_dt``: ``"input"``, ``"state"`` or ``"hidden"``: each unit's step gated per step as in
   LEM, ``dt_k = dt * sigmoid(G x_k + c + 2)`` (``"state"``: ``+ H h_k``; ``"hidden"``:
   ``sigmoid(H h_k + c + 2)``, the state alone), the gate's weights zero at initialization
-  (the plain step); integrated by autograd through the reference loop. ``gate_noise``: in
+  (the plain step); integrated by autograd through the reference loop. ``"median"`` /
+  ``"mean"``: the input gate reads the median / the mean of each window's observations per
+  channel instead of the window (a gate that one outlying observation cannot move far). ``gate_noise``: in
   training, Gaussian noise of that standard deviation added to the gate's argument;
 - ``noise_power``: the noise increment of unit ``i`` is ``sigma(h) dt_i^p xi`` (the SDE's
   ``p = 0.5``): a smaller power gives the slow units (small ``dt_i``) more noise per step;
@@ -32,6 +34,11 @@ perturbations) with some of these changes, given as JSON:
   steps (stride ``L / 2``) from a zero state, and the decoder reads the mean of the
   segments' final states beside the readout (a learned recurrent kernel pooled over
   positions); same weights, equal-length sequences only;
+- ``second_order``: ``{"damping": e}``: an oscillator state as in coRNN, the drift driving a
+  velocity ``v`` instead of the state, ``v_{k+1} = v_k + dt (a A h_k + tanh(W h_k + u_k) -
+  e v_k) + sqrt(dt) sigma(h_k) xi_k``, ``h_{k+1} = h_k + dt v_{k+1}`` (implicit-explicit, as
+  coRNN integrates), ``h_0 = v_0 = 0``; the decoder reads ``h`` as before; integrated by
+  autograd through a loop;
 - ``params``: other estimator parameters.
 
     python benchmarks/model_screen.py --variants '{"readout": "mean"}' \\
@@ -217,7 +224,8 @@ def _patch(variant):
 
         def gated_init(self, input_size, hidden_size, output_size, **kwargs):
             plain_init(self, input_size, hidden_size, output_size, **kwargs)
-            self.gate = nn.Linear(input_size * self.window, hidden_size)
+            pooled = gated in ("median", "mean")  # the gate reads one value per channel
+            self.gate = nn.Linear(input_size * (1 if pooled else self.window), hidden_size)
             self.gate_h = nn.Linear(hidden_size, hidden_size, bias=False)
             zero_gate(self)
 
@@ -237,7 +245,13 @@ def _patch(variant):
                               generator=None, states=False):
             generator = self.generator if generator is None else generator
             u_all = self.encode(x)
-            g_all = self.gate(x)
+            if gated in ("median", "mean"):
+                w = self.window
+                by_channel = x.reshape(x.shape[0], x.shape[1], w, x.shape[2] // w)
+                g_all = self.gate(by_channel.median(2).values if gated == "median"
+                                  else by_channel.mean(2))
+            else:
+                g_all = self.gate(x)
             batch, n_steps, n = u_all.shape[0], u_all.shape[1], self.hidden_size
             K = self.stacked_weight()
             dt = self.step_size()
@@ -275,6 +289,46 @@ def _patch(variant):
         _sde.NoisyRNN.__init__ = gated_init
         _sde.NoisyRNN.reset_parameters = gated_reset
         _sde.NoisyRNN.final_state = gated_final_state
+    second = variant.get("second_order")
+    if second:
+        damping = float(second.get("damping", 1.0))
+
+        def oscillator_final_state(self, x, lengths=None, step_scale=None, noise=None,
+                                   generator=None, states=False):
+            generator = self.generator if generator is None else generator
+            u_all = self.encode(x)
+            batch, n_steps, n = u_all.shape[0], u_all.shape[1], self.hidden_size
+            K = self.stacked_weight()
+            dt = self.step_size()
+            noisy = (self.training if noise is None else noise) and self.is_noisy
+            h = u_all.new_zeros(batch, n)
+            v = u_all.new_zeros(batch, n)
+            active = None
+            if lengths is not None and bool((lengths < n_steps).any()):
+                active = _sde.observed_steps(lengths, n_steps).unsqueeze(-1).unbind(1)
+            xis = (
+                _sde.noise_draws(n_steps, batch, n, u_all, generator, self.noise_increment)
+                .unbind(0) if noisy else [None] * n_steps
+            )
+            dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
+            kept = []
+            for k, u in enumerate(u_all.unbind(1)):
+                v_next = v + dts[k] * (self.drift(h, u, K) - damping * v)
+                if xis[k] is not None:
+                    v_next = v_next + dts[k].sqrt() * self.diffusion(h) * xis[k]
+                h_next = h + dts[k] * v_next
+                if active is None:
+                    h, v = h_next, v_next
+                else:
+                    h = torch.where(active[k], h_next, h)
+                    v = torch.where(active[k], v_next, v)
+                if states:
+                    kept.append(h if active is None else h * active[k].to(h.dtype))
+            if not states:
+                return h
+            return h, torch.stack(kept, 1)
+
+        _sde.NoisyRNN.final_state = oscillator_final_state
     power = variant.get("noise_power")
     if power is not None:
         from sknrnn import _fused
