@@ -206,6 +206,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "window": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "bidirectional": ["boolean"],
         "augment": [Interval(Real, 0, 0.5, closed="left")],
+        "input_clip": [Interval(Real, 0, None, closed="neither"), None],
         "readout": [StrOptions(set(READOUTS))],
         "learn_dt": ["boolean"],
         "beta": [Interval(Real, 0, 1, closed="both")],
@@ -240,6 +241,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         window="auto",
         bidirectional=True,
         augment=0.0,
+        input_clip=3.0,
         readout="mean",
         beta=0.75,
         gamma=0.001,
@@ -269,6 +271,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.window = window
         self.bidirectional = bidirectional
         self.augment = augment
+        self.input_clip = input_clip
         self.readout = readout
         self.beta = beta
         self.gamma = gamma
@@ -331,6 +334,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             gamma_w=self.gamma,
             linear_weight=self.linear_weight,
             augment=float(self.augment),
+            input_clip=None if self.input_clip is None else float(self.input_clip),
         )
 
     def _module_arguments(self, n_steps, n_channels, n_outputs):

@@ -82,6 +82,14 @@ _PARAMS_DOC = """
         standard normal, in the units of the standardized input), freshly at
         every epoch and never at prediction. 0 disables it.
 
+    input_clip : float > 0 or None, default=3.0
+        The model reads ``input_clip * tanh(x / input_clip)`` of the
+        standardized input ``x``, in training and at prediction: values within
+        one or two standard deviations pass almost unchanged (1 reads as 0.96),
+        an outlier (a sensor's spike, a reading stuck at its rail) reaches at
+        most ``input_clip``. Smooth, so gradient attacks still see the input.
+        None reads the input as it is.
+
     readout : {"mean", "last", "max", "positions"}, default="mean"
         What the decoder reads of each reader's states: ``"mean"`` the last
         state and the mean of the states over the sequence's steps; ``"last"``

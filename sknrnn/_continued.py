@@ -16,8 +16,10 @@ _FIXED_PARAMS = ("hidden_size", "dt", "learn_dt", "window", "bidirectional", "re
 # Parameters of the module's equations, changed in place on the fitted module.
 _MODULE_PARAMS = (
     "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",
-    "linear_weight", "augment",
+    "linear_weight", "augment", "input_clip",
 )
+# Of those, the ones the module reads its input with (attributes, not its equations).
+_READING_PARAMS = ("augment", "input_clip")
 # Parameters of the training loop's callbacks, rebuilt when one of them changes.
 # (max_iter and batch_size need nothing rebuilt: every call plans its own budget.)
 _CALLBACK_PARAMS = (
@@ -61,8 +63,9 @@ def apply_params(est, changed, equations, seed, split, partial, device):
     """
     module = est.net_.module_
     if changed.intersection(_MODULE_PARAMS):
-        module.configure(**{k: v for k, v in equations.items() if k != "augment"})
-        module.augment = equations["augment"]
+        module.configure(**{k: v for k, v in equations.items() if k not in _READING_PARAMS})
+        for key in _READING_PARAMS:
+            setattr(module, key, equations[key])
         est._module_kwargs.update(equations)
     if "random_state" in changed:  # the shuffling and the noise streams
         est._seed = seed

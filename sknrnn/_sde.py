@@ -68,6 +68,15 @@ scaled by ``1 + a e`` and jittered, ``x~_k = (1 + a e) x_{k+s} + a z_k`` with
 ``e, z_k ~ N(0, 1)``: a training set of a few hundred series then stops being
 memorized by the readout. ``a = 0`` leaves the input as it is.
 
+Input clipping (``input_clip = c``): the module reads ``c tanh(x / c)`` of the
+(standardized) input, in training and at prediction, as the windows are formed
+(after the augmentation):
+a value within one or two standard deviations passes almost unchanged (``x = 1``
+reads as 0.96 at ``c = 3``), an outlier (a sensor's spike, a reading stuck at its
+rail) reaches at most ``c``. Smooth and monotone, so the gradient still reaches the
+input (the attacks of ``sknrnn.robustness`` see it). ``c = None`` reads the input as
+it is.
+
 Time scales: ``dt`` may be a range ``(dt_min, dt_max)``; the per-unit steps then
 start spread geometrically over it (unit ``i`` of ``N`` at
 ``dt_min (dt_max / dt_min)^(i / (N - 1))``), so that some units integrate over the
@@ -236,6 +245,13 @@ def window_sequences(x, lengths, step_scale, window):
     return x, lengths, step_scale
 
 
+def clip_inputs(x, clip):
+    """``clip * tanh(x / clip)``: ``x`` soft-clipped to ``(-clip, clip)`` (None: ``x``)."""
+    if clip is None:
+        return x
+    return clip * torch.tanh(x / clip)
+
+
 def augment_sequences(x, lengths, step_scale, level, generator=None):
     """Randomly cropped, scaled and jittered copies of the sequences (see the module doc).
 
@@ -328,6 +344,8 @@ class NoisyRNN(nn.Module):
         Strength of the training-time crop, scaling and jitter of the input (0: none).
     readout : {"last", "mean", "max", "positions"}
         What the decoder reads of each reader's states (see the module docstring).
+    input_clip : float or None
+        The input is read as ``input_clip * tanh(x / input_clip)`` (None: as it is).
 
     Shape
     -----
@@ -368,6 +386,7 @@ class NoisyRNN(nn.Module):
         bidirectional=False,
         augment=0.0,
         readout="last",
+        input_clip=None,
     ):
         super().__init__()
         if readout not in READOUTS:
@@ -377,6 +396,7 @@ class NoisyRNN(nn.Module):
         self.window = int(window)
         self.bidirectional = bool(bidirectional)
         self.augment = float(augment)
+        self.input_clip = None if input_clip is None else float(input_clip)
         self.reverse = None
         self.configure(
             noise_type=noise_type,
@@ -635,8 +655,9 @@ class NoisyRNN(nn.Module):
         return readout_features(final, states, lengths, readout)
 
     def windows(self, x, lengths=None, step_scale=None):
-        """``(x, lengths, step_scale)`` with ``window`` observations per step."""
-        return window_sequences(x, lengths, step_scale, self.window)
+        """``(x, lengths, step_scale)`` as the recursion reads them: ``x`` soft-clipped
+        (``input_clip``), then ``window`` observations per step."""
+        return window_sequences(clip_inputs(x, self.input_clip), lengths, step_scale, self.window)
 
     def forward(self, x, lengths=None, step_scale=None, noise=None):
         if self.augment > 0 and (self.training if noise is None else noise):

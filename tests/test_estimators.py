@@ -419,6 +419,23 @@ def test_augment_is_reproducible_changes_the_fit_and_can_change_on_continued_tra
         NoisyRNNClassifier(augment=0.7).fit(X, y)
 
 
+def test_input_clip_bounds_a_spike_s_effect_and_can_change_on_continued_training():
+    X, y = _toy_classification(n=40, T=12)
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=3, random_state=0).fit(X, y)
+    assert clf.input_clip == 3.0 and clf.module_.input_clip == 3.0  # the default
+    spiked = np.repeat(X[:1], 2, axis=0)
+    spiked[0, 5], spiked[1, 5] = 1e3, 1e6  # spikes far beyond the training range
+    proba = clf.predict_proba(spiked)
+    np.testing.assert_allclose(proba[0], proba[1], atol=1e-6)  # both read as input_clip
+    raw = NoisyRNNClassifier(hidden_size=4, max_iter=3, input_clip=None, random_state=0)
+    raw_proba = raw.fit(X, y).predict_proba(spiked)
+    assert np.all(np.isfinite(raw_proba)) and raw.module_.input_clip is None
+    clf.set_params(warm_start=True, input_clip=None).fit(X, y)
+    assert clf.module_.input_clip is None
+    with pytest.raises(InvalidParameterError, match="input_clip"):
+        NoisyRNNClassifier(input_clip=0.0).fit(X, y)
+
+
 INTEGER_PARAMS = dict(hidden_size=8, max_iter=3, batch_size=8, n_iter_no_change=2, verbose=0,
                       random_state=0)
 

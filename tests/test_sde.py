@@ -356,6 +356,30 @@ def test_augmentation_crops_scales_and_jitters_in_training_only():
     assert not torch.equal(m(x, lengths, noise=False), m(x, lengths))
 
 
+def test_input_clip_bounds_outliers_and_keeps_ordinary_values():
+    from sknrnn._sde import clip_inputs
+
+    x = torch.tensor([0.0, 0.5, -1.0, 2.0, 12.0, -1e6])
+    y = clip_inputs(x, 3.0)
+    assert (y.abs() <= 3.0).all() and y[-1] < -2.99 and y[-2] > 2.9
+    torch.testing.assert_close(y[:3], x[:3], atol=0.05, rtol=0.05)  # near the identity
+    assert torch.all(torch.diff(clip_inputs(torch.linspace(-20, 20, 101), 3.0)) > 0)  # monotone
+    assert clip_inputs(x, None) is x
+    # The module reads the clipped input: the same weights read clip(x) without clipping.
+    seq = torch.randn(3, 9, 2) * 4
+    clipped, plain = NoisyRNN(2, 4, 2, input_clip=2.0), NoisyRNN(2, 4, 2)
+    plain.load_state_dict(clipped.state_dict())
+    clipped.eval(), plain.eval()
+    torch.testing.assert_close(clipped(seq), plain(clip_inputs(seq, 2.0)))
+    assert not torch.allclose(clipped(seq), plain(seq))
+    # What every reader of the module's input sees (the diagnostics too): the clipped input.
+    assert clipped.windows(seq)[0].abs().max() <= 2.0 < seq.abs().max()
+    # Gradient attacks still see the input through the clip.
+    seq.requires_grad_(True)
+    clipped(seq).sum().backward()
+    assert seq.grad.abs().sum() > 0
+
+
 def test_readout_features_pool_the_valid_states():
     from sknrnn._sde import readout_features, readout_size
 
