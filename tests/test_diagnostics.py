@@ -97,7 +97,8 @@ def _reference_exponents(clf, X):
     X32, lengths = inputs["x"], inputs["lengths"]
     out = []
     for x, length in zip(X32, lengths):
-        u = m.encode(torch.as_tensor(x[None, :length], device=device).double())
+        seq = torch.as_tensor(x[None, :length], device=device).double()
+        u = m.encode(m.windows(seq)[0])  # the input as the recursion reads it (input_clip)
 
         def final(h0, u=u):
             h = h0[None]
