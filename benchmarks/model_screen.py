@@ -70,6 +70,27 @@ def _reading_through(module, transform, forward, *args):
         module.__dict__.pop("decoder", None)
 
 
+def _loop_start(module, x, lengths, noise, generator):
+    """What a step-by-step loop over ``module``'s recursion starts from (the patches that
+    change the step): ``(u, K, dt, generator, active, xis)`` as ``NoisyRNN.final_state``
+    forms them, ``active`` the per-step masks of the valid rows (None: all valid) and
+    ``xis`` the noise draws per step (None each without noise)."""
+    from sknrnn import _sde
+
+    generator = module.generator if generator is None else generator
+    u_all = module.encode(x)
+    batch, n_steps, n = u_all.shape[0], u_all.shape[1], module.hidden_size
+    noisy = (module.training if noise is None else noise) and module.is_noisy
+    active = None
+    if lengths is not None and bool((lengths < n_steps).any()):
+        active = _sde.observed_steps(lengths, n_steps).unsqueeze(-1).unbind(1)
+    xis = (
+        _sde.noise_draws(n_steps, batch, n, u_all, generator, module.noise_increment)
+        .unbind(0) if noisy else [None] * n_steps
+    )
+    return u_all, module.stacked_weight(), module.step_size(), generator, active, xis
+
+
 def _patch(variant):
     import functools
 
@@ -243,8 +264,7 @@ def _patch(variant):
 
         def gated_final_state(self, x, lengths=None, step_scale=None, noise=None,
                               generator=None, states=False):
-            generator = self.generator if generator is None else generator
-            u_all = self.encode(x)
+            u_all, K, dt, generator, active, xis = _loop_start(self, x, lengths, noise, generator)
             if gated in ("median", "mean"):
                 w = self.window
                 by_channel = x.reshape(x.shape[0], x.shape[1], w, x.shape[2] // w)
@@ -252,18 +272,8 @@ def _patch(variant):
                                   else by_channel.mean(2))
             else:
                 g_all = self.gate(x)
-            batch, n_steps, n = u_all.shape[0], u_all.shape[1], self.hidden_size
-            K = self.stacked_weight()
-            dt = self.step_size()
-            noisy = (self.training if noise is None else noise) and self.is_noisy
-            h = u_all.new_zeros(batch, n)
-            active = None
-            if lengths is not None and bool((lengths < n_steps).any()):
-                active = _sde.observed_steps(lengths, n_steps).unsqueeze(-1).unbind(1)
-            xis = (
-                _sde.noise_draws(n_steps, batch, n, u_all, generator, self.noise_increment)
-                .unbind(0) if noisy else [None] * n_steps
-            )
+            n_steps = u_all.shape[1]
+            h = u_all.new_zeros(u_all.shape[0], self.hidden_size)
             scales = [None] * n_steps if step_scale is None else step_scale.unbind(1)
             kept = []
             for k, (u, g) in enumerate(zip(u_all.unbind(1), g_all.unbind(1))):
@@ -271,7 +281,7 @@ def _patch(variant):
                     g = g + self.gate_h(h)
                 elif gated == "hidden":
                     g = self.gate_h(h) + self.gate.bias
-                if gate_noise and noisy:
+                if gate_noise and xis[k] is not None:  # in training, with the SDE's noise
                     g = g + gate_noise * torch.randn(
                         g.shape, generator=generator, device=g.device, dtype=g.dtype
                     )
@@ -295,21 +305,10 @@ def _patch(variant):
 
         def oscillator_final_state(self, x, lengths=None, step_scale=None, noise=None,
                                    generator=None, states=False):
-            generator = self.generator if generator is None else generator
-            u_all = self.encode(x)
-            batch, n_steps, n = u_all.shape[0], u_all.shape[1], self.hidden_size
-            K = self.stacked_weight()
-            dt = self.step_size()
-            noisy = (self.training if noise is None else noise) and self.is_noisy
-            h = u_all.new_zeros(batch, n)
-            v = u_all.new_zeros(batch, n)
-            active = None
-            if lengths is not None and bool((lengths < n_steps).any()):
-                active = _sde.observed_steps(lengths, n_steps).unsqueeze(-1).unbind(1)
-            xis = (
-                _sde.noise_draws(n_steps, batch, n, u_all, generator, self.noise_increment)
-                .unbind(0) if noisy else [None] * n_steps
-            )
+            u_all, K, dt, generator, active, xis = _loop_start(self, x, lengths, noise, generator)
+            n_steps = u_all.shape[1]
+            h = u_all.new_zeros(u_all.shape[0], self.hidden_size)
+            v = torch.zeros_like(h)
             dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
             kept = []
             for k, u in enumerate(u_all.unbind(1)):
