@@ -70,12 +70,11 @@ memorized by the readout. ``a = 0`` leaves the input as it is.
 
 Input clipping (``input_clip = c``): the module reads ``c tanh(x / c)`` of the
 (standardized) input, in training and at prediction, as the windows are formed
-(after the augmentation):
-a value within one or two standard deviations passes almost unchanged (``x = 1``
-reads as 0.96 at ``c = 3``), an outlier (a sensor's spike, a reading stuck at its
-rail) reaches at most ``c``. Smooth and monotone, so the gradient still reaches the
-input (the attacks of ``sknrnn.robustness`` see it). ``c = None`` reads the input as
-it is.
+(after the augmentation): a value within one or two standard deviations passes
+almost unchanged (``x = 1`` reads as 0.96 at ``c = 3``), an outlier (a sensor's
+spike, a reading stuck at its rail) reaches at most ``c``. Smooth and monotone, so
+the gradient still reaches the input (the attacks of ``sknrnn.robustness`` see it).
+``c = None`` reads the input as it is.
 
 Time scales: ``dt`` may be a range ``(dt_min, dt_max)``; the per-unit steps then
 start spread geometrically over it (unit ``i`` of ``N`` at
