@@ -91,6 +91,29 @@ def _loop_start(module, x, lengths, noise, generator):
     return u_all, module.stacked_weight(), module.step_size(), generator, active, xis
 
 
+def _loop_run(u_all, active, xis, states, step, carry=None):
+    """The loop of a patched recursion: ``h_{k+1}, c_{k+1} = step(k, u_k, h_k, c_k, xi_k)``
+    from ``h_0 = 0`` (``c``: a second state, or None), each sequence keeping its state
+    past its end; returns the last state, or ``(last, every state)`` with ``states``."""
+    import torch
+
+    h = u_all.new_zeros(u_all.shape[0], u_all.shape[2])
+    kept = []
+    for k, u in enumerate(u_all.unbind(1)):
+        h_next, carry_next = step(k, u, h, carry, xis[k])
+        if active is None:
+            h, carry = h_next, carry_next
+        else:
+            h = torch.where(active[k], h_next, h)
+            if carry is not None:
+                carry = torch.where(active[k], carry_next, carry)
+        if states:
+            kept.append(h if active is None else h * active[k].to(h.dtype))
+    if not states:
+        return h
+    return h, torch.stack(kept, 1)
+
+
 def _patch(variant):
     import functools
 
@@ -272,29 +295,25 @@ def _patch(variant):
                                   else by_channel.mean(2))
             else:
                 g_all = self.gate(x)
-            n_steps = u_all.shape[1]
-            h = u_all.new_zeros(u_all.shape[0], self.hidden_size)
-            scales = [None] * n_steps if step_scale is None else step_scale.unbind(1)
-            kept = []
-            for k, (u, g) in enumerate(zip(u_all.unbind(1), g_all.unbind(1))):
+            scales = [None] * u_all.shape[1] if step_scale is None else step_scale.unbind(1)
+            gates = g_all.unbind(1)
+
+            def gated_step(k, u, h, _, xi):
+                g = gates[k]
                 if gated == "state":
                     g = g + self.gate_h(h)
                 elif gated == "hidden":
                     g = self.gate_h(h) + self.gate.bias
-                if gate_noise and xis[k] is not None:  # in training, with the SDE's noise
+                if gate_noise and xi is not None:  # in training, with the SDE's noise
                     g = g + gate_noise * torch.randn(
                         g.shape, generator=generator, device=g.device, dtype=g.dtype
                     )
                 dtk = dt * torch.sigmoid(g + 2.0)  # at most dt; 0.88 dt at initialization
                 if scales[k] is not None:
                     dtk = dtk * scales[k][:, None]
-                h_next = self.sde_step(h, u, dtk, K, xis[k])
-                h = h_next if active is None else torch.where(active[k], h_next, h)
-                if states:
-                    kept.append(h if active is None else h * active[k].to(h.dtype))
-            if not states:
-                return h
-            return h, torch.stack(kept, 1)
+                return self.sde_step(h, u, dtk, K, xi), None
+
+            return _loop_run(u_all, active, xis, states, gated_step)
 
         _sde.NoisyRNN.__init__ = gated_init
         _sde.NoisyRNN.reset_parameters = gated_reset
@@ -307,25 +326,16 @@ def _patch(variant):
                                    generator=None, states=False):
             u_all, K, dt, generator, active, xis = _loop_start(self, x, lengths, noise, generator)
             n_steps = u_all.shape[1]
-            h = u_all.new_zeros(u_all.shape[0], self.hidden_size)
-            v = torch.zeros_like(h)
             dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
-            kept = []
-            for k, u in enumerate(u_all.unbind(1)):
+
+            def oscillator_step(k, u, h, v, xi):
                 v_next = v + dts[k] * (self.drift(h, u, K) - damping * v)
-                if xis[k] is not None:
-                    v_next = v_next + dts[k].sqrt() * self.diffusion(h) * xis[k]
-                h_next = h + dts[k] * v_next
-                if active is None:
-                    h, v = h_next, v_next
-                else:
-                    h = torch.where(active[k], h_next, h)
-                    v = torch.where(active[k], v_next, v)
-                if states:
-                    kept.append(h if active is None else h * active[k].to(h.dtype))
-            if not states:
-                return h
-            return h, torch.stack(kept, 1)
+                if xi is not None:
+                    v_next = v_next + dts[k].sqrt() * self.diffusion(h) * xi
+                return h + dts[k] * v_next, v_next
+
+            v0 = u_all.new_zeros(u_all.shape[0], self.hidden_size)
+            return _loop_run(u_all, active, xis, states, oscillator_step, carry=v0)
 
         _sde.NoisyRNN.final_state = oscillator_final_state
     power = variant.get("noise_power")
