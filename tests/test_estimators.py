@@ -426,10 +426,11 @@ def test_input_clip_bounds_a_spike_s_effect_and_can_change_on_continued_training
     spiked = np.repeat(X[:1], 2, axis=0)
     spiked[0, 5], spiked[1, 5] = 1e3, 1e6  # spikes far beyond the training range
     proba = clf.predict_proba(spiked)
-    np.testing.assert_allclose(proba[0], proba[1], atol=1e-6)  # both read as input_clip
+    np.testing.assert_array_equal(proba[0], proba[1])  # both read as input_clip exactly
     raw = NoisyRNNClassifier(hidden_size=4, max_iter=3, input_clip=None, random_state=0)
     raw_proba = raw.fit(X, y).predict_proba(spiked)
     assert np.all(np.isfinite(raw_proba)) and raw.module_.input_clip is None
+    assert not np.array_equal(raw_proba[0], raw_proba[1])  # unclipped, the spikes differ
     clf.set_params(warm_start=True, input_clip=None).fit(X, y)
     assert clf.module_.input_clip is None
     with pytest.raises(InvalidParameterError, match="input_clip"):
