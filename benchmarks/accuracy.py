@@ -350,7 +350,9 @@ TIE = 0.01  # |difference of the means over seeds| at most this: a tie
 def per_set(rows, model):
     """``{dataset: {column: [score of each seed]}}`` of one model (seeds in order)."""
     out = {}
-    for r in sorted((r for r in rows if r["model"] == model), key=lambda r: r["seed"]):
+    # The last row of each (dataset, seed): a fit rerun after an interrupted run counts once.
+    last = {(r["dataset"], r["seed"]): r for r in rows if r["model"] == model}
+    for r in sorted(last.values(), key=lambda r: r["seed"]):
         cell = out.setdefault(r["dataset"], {c: [] for c in [*PERTURBATIONS, "fit_seconds"]})
         for c in cell:
             cell[c].append(r[c])
@@ -373,7 +375,9 @@ def compare(rows, models, baselines=("sknrnn", "sknrnn-none"), peers=("minirocke
     everyone = [m for m in dict.fromkeys([*baselines, *models, *peers])
                 if any(r["model"] == m for r in rows)]
     tables = {m: per_set(rows, m) for m in everyone}
-    names = [d for d in CLASSIFICATION if all(d in tables[m] for m in everyone)]
+    # The sets that every sknrnn model ran (a peer's missing set shows as "-").
+    names = [d for d in CLASSIFICATION
+             if all(d in tables[m] for m in everyone if m not in peers)]
     out = []
     for column in PERTURBATIONS:
         out.append(f"\n#### {column} (mean over seeds; worst seed in brackets where seeds > 1)\n")
@@ -382,12 +386,13 @@ def compare(rows, models, baselines=("sknrnn", "sknrnn-none"), peers=("minirocke
         for d in names:
             cells = []
             for m in everyone:
-                v = tables[m][d][column]
-                cells.append(f"{np.mean(v):.3f}" + (f" ({min(v):.2f})" if len(v) > 1 else ""))
+                v = tables[m].get(d, {}).get(column, [])
+                cells.append(f"{np.mean(v):.3f}" + (f" ({min(v):.2f})" if len(v) > 1 else "")
+                             if v else "-")
             out.append(f"| {d} | " + " | ".join(cells) + " |")
-        means = [np.mean([np.mean(tables[m][d][column]) for d in names]) for m in everyone]
-        out.append(f"| **mean of {len(names)}** | " + " | ".join(f"**{v:.3f}**" for v in means)
-                   + " |")
+        means = [f"**{np.mean([np.mean(tables[m][d][column]) for d in names]):.3f}**"
+                 if all(d in tables[m] for d in names) else "-" for m in everyone]
+        out.append(f"| **mean of {len(names)}** | " + " | ".join(means) + " |")
         for m in everyone:
             if m in peers:
                 continue
@@ -395,7 +400,8 @@ def compare(rows, models, baselines=("sknrnn", "sknrnn-none"), peers=("minirocke
                       for b in baselines if b != m and b in tables]
             if counts:
                 out.append(f"\n{m} wins/ties/losses ({column}) against " + ", ".join(counts))
-    fits = {m: np.median([np.mean(tables[m][d]["fit_seconds"]) for d in names]) for m in everyone}
+    fits = {m: np.median([np.mean(tables[m][d]["fit_seconds"]) for d in names])
+            for m in everyone if all(d in tables[m] for d in names)}
     out.append("\nmedian fit seconds over the sets: "
                + ", ".join(f"{m} {v:.1f}" for m, v in fits.items()))
     return "\n".join(out)
@@ -451,6 +457,8 @@ def main(argv=None):
     parser.add_argument("--log", default=None, help="append one JSON line per fit here")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="LOG",
                         help="only print the tables of these logs")
+    parser.add_argument("--skip-done", nargs="+", default=[], metavar="LOG",
+                        help="skip the fits (dataset, model, seed) that these logs hold")
     parser.add_argument("--compare", nargs="+", default=None, metavar="MODEL",
                         help="with --summarize: per-set tables of these models beside the "
                              "defaults, noise_type='none' and the peers, with win/tie/loss counts")
@@ -497,6 +505,9 @@ def main(argv=None):
                 continue
             for seed in range(args.seeds):
                 tasks.append((name, kind, seed))
+    done = {(r["dataset"], r["model"], r["seed"]) for path in args.skip_done
+            for r in map(json.loads, filter(str.strip, open(path)))}
+    tasks = [t for t in tasks if t not in done]
     # Longest first, so that the two workers finish together.
     cost = {"ElectricDevices": 9, "SelfRegulationSCP1": 6, "ACSF1": 5, "EOGHorizontalSignal": 5,
             "InlineSkate": 5, "HouseTwenty": 5, "Haptics": 5, "Computers": 5, "OSULeaf": 4,

@@ -1,6 +1,6 @@
 """How large the training noise is against the hidden state, per unit and per step.
 
-For a fitted model (defaults, or ``noise_type="none"``), integrates a batch of
+For a fitted model (defaults, or ``noise_type="none"`` with several levels put on it), integrates a batch of
 training sequences with the model's own recursion twice, deterministically and
 with the training noise (the same module, ``noise=True``), and reports, per group
 of hidden units sorted by their step ``dt``: the std of the clean state, the std of
@@ -67,12 +67,15 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--extra", default="{}")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--only-none", action="store_true",
+                   help="fit only the noiseless model, and measure several levels on it")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     from sknrnn import NoisyRNNClassifier
 
     Xtr, ytr, Xte, yte = load(a.dataset)
-    for label, params in (("defaults", json.loads(a.extra)), ("none", {"noise_type": "none"})):
+    p_models = [("defaults", json.loads(a.extra))] if not a.only_none else []
+    for label, params in p_models + [("none", {"noise_type": "none"})]:
         est = NoisyRNNClassifier(random_state=a.seed, **params).fit(Xtr, ytr)
         print(f"## {a.dataset} {label} {params}: test {est.score(Xte, yte):.3f} "
               f"train {est.score(Xtr, ytr):.3f} epochs {est.n_iter_}")
@@ -85,11 +88,12 @@ def main():
         # The same model's state under the defaults' noise (what the noise would do to it).
         if label == "none":
             m = est.net_.module_
-            m.noise_additive, m.noise_multiplicative = 0.2, 0.2
-            for r in state_noise(est, Xtr):
-                print("none-model, noise 0.2/0.2:", json.dumps(
-                    {k: (round(v, 3) if isinstance(v, float) else [round(x, 4) for x in v])
-                     for k, v in r.items()}))
+            for levels in ((0.2, 0.2), (0.2, 0.0), (0.0, 0.2), (0.1, 0.1)):
+                m.noise_additive, m.noise_multiplicative = levels
+                for r in state_noise(est, Xtr):
+                    print(f"none-model, noise {levels}:", json.dumps(
+                        {k: (round(v, 3) if isinstance(v, float) else [round(x, 4) for x in v])
+                         for k, v in r.items()}))
 
 
 if __name__ == "__main__":
