@@ -192,45 +192,6 @@ class _Warmup(Callback):
         self.seen_ += 1
 
 
-class _NoiseRamp(Callback):
-    """The training noise rises linearly from 0 over the first ``fraction`` of the epochs.
-
-    At epoch ``e`` (from 0) of ``E`` planned epochs the levels of the diffusion are
-    ``min(1, e / (fraction E))`` times the configured ones (the first epoch trains
-    without noise); the configured levels are put back when training ends.
-    """
-
-    def __init__(self, fraction, epochs):
-        self.fraction = fraction
-        self.epochs = epochs
-
-    def initialize(self):
-        self.levels_ = None
-        self.epoch_ = 0
-        return self
-
-    @staticmethod
-    def _readers(module):
-        return [m for m in (module, getattr(module, "reverse", None)) if m is not None]
-
-    def on_train_begin(self, net, **kwargs):
-        self.epoch_ = 0
-        self.levels_ = [(m.noise_additive, m.noise_multiplicative)
-                        for m in self._readers(net.module_)]
-
-    def on_epoch_begin(self, net, **kwargs):
-        scale = min(1.0, self.epoch_ / max(self.fraction * self.epochs, 1e-12))
-        for m, (s1, s2) in zip(self._readers(net.module_), self.levels_):
-            m.noise_additive, m.noise_multiplicative = s1 * scale, s2 * scale
-        self.epoch_ += 1
-
-    def on_train_end(self, net, **kwargs):
-        if self.levels_ is not None:
-            for m, (s1, s2) in zip(self._readers(net.module_), self.levels_):
-                m.noise_additive, m.noise_multiplicative = s1, s2
-            self.levels_ = None
-
-
 def _silent(*args, **kwargs):
     pass
 
@@ -260,10 +221,6 @@ def _callbacks(est, epochs, *, held_out):
             ("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=epochs, last_epoch=-1))
         )
         callbacks.append(("warmup", _Warmup()))
-    from ._base import _AUTO_NOISE_RAMP  # screening constant (see _base.auto_budget)
-
-    if _AUTO_NOISE_RAMP:
-        callbacks.append(("noise_ramp", _NoiseRamp(_AUTO_NOISE_RAMP, epochs)))
     if est.clip_grad_norm is not None:
         callbacks.append(("clipping", GradientNormClipping(est.clip_grad_norm)))
     for i, callback in enumerate(est.callbacks or []):
