@@ -86,8 +86,8 @@ def _noise(XI, SR, offs, rows, load_ok, rows_ok, sdt, SCALED: tl.constexpr):
 def _forward_kernel(
     U, XI, R, SR, LEN, KP, DT, SDT, LEVELS, H, TANH, OUT,
     batch, n_steps, n,
-    BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr, SCALED: tl.constexpr, ADD: tl.constexpr,
-    MULT: tl.constexpr, KEEP_STATES: tl.constexpr, KEEP_TANH: tl.constexpr,
+    BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr, SCALED: tl.constexpr, NOISY: tl.constexpr,
+    ADD: tl.constexpr, MULT: tl.constexpr, KEEP_STATES: tl.constexpr, KEEP_TANH: tl.constexpr,
 ):
     rows, cols, row_ok, col_ok, tile_ok, offs = _tile(batch, n, BLOCK_B, BLOCK_N)
     mat = cols[:, None] * (2 * n) + cols[None, :]
@@ -114,7 +114,7 @@ def _forward_kernel(
             h_next = h + r * drift
         else:
             h_next = drift
-        if ADD or MULT:
+        if NOISY:
             e = _noise(XI, SR, offs, rows, load_ok, row_ok & live, sdt, SCALED)
             if ADD:
                 h_next += s1 * e
@@ -261,7 +261,7 @@ def _forward(prep, keep_states, keep_tanh):
     _forward_kernel[prep.grid()](
         prep.u, prep.xi, prep.R, prep.SR, prep.lengths, prep.Kp, prep.dt, prep.sdt, prep.levels,
         H, Tanh, out, batch, n_steps, n,
-        BLOCK_B=BLOCK_B, BLOCK_N=_block_n(n), SCALED=prep.scaled,
+        BLOCK_B=BLOCK_B, BLOCK_N=_block_n(n), SCALED=prep.scaled, NOISY=prep.noisy,
         ADD=prep.noisy and prep.s1 != 0.0, MULT=prep.noisy and prep.s2 != 0.0,
         KEEP_STATES=keep_states, KEEP_TANH=keep_tanh,
     )
