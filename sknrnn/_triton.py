@@ -63,14 +63,30 @@ def _tanh(x):
 
 
 @triton.jit
-def _tile(batch, n, BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr):
-    """This program's rows, the columns, their masks and the offsets of its tile in a step."""
+def _setup(KP, DT, SDT, LEVELS, LEN, batch, n, BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr,
+           TRANSPOSED: tl.constexpr):
+    """What a program holds across the steps: its rows, the columns, their masks, the
+    offsets of its tile in one step, the two blocks of ``K'`` (``Ka, W^T``, or
+    transposed: ``Ka^T, W``), ``dt``, ``sqrt(dt)``, ``s_1``, ``s_2`` and the rows' lengths."""
     rows = tl.program_id(0) * BLOCK_B + tl.arange(0, BLOCK_B)
     cols = tl.arange(0, BLOCK_N)
     row_ok = rows < batch
     col_ok = cols < n
     tile_ok = row_ok[:, None] & col_ok[None, :]
-    return rows, cols, row_ok, col_ok, tile_ok, rows[:, None] * n + cols[None, :]
+    offs = rows[:, None] * n + cols[None, :]
+    if TRANSPOSED:
+        mat = cols[None, :] * (2 * n) + cols[:, None]
+    else:
+        mat = cols[:, None] * (2 * n) + cols[None, :]
+    mat_ok = col_ok[:, None] & col_ok[None, :]
+    first = tl.load(KP + mat, mask=mat_ok, other=0.0)
+    second = tl.load(KP + n + mat, mask=mat_ok, other=0.0)
+    dt = tl.load(DT + cols, mask=col_ok, other=0.0)[None, :]
+    sdt = tl.load(SDT + cols, mask=col_ok, other=0.0)[None, :]
+    s1 = tl.load(LEVELS)
+    s2 = tl.load(LEVELS + 1)
+    length = tl.load(LEN + rows, mask=row_ok, other=0)
+    return rows, row_ok, tile_ok, offs, first, second, dt, sdt, s1, s2, length
 
 
 @triton.jit
@@ -89,16 +105,9 @@ def _forward_kernel(
     BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr, SCALED: tl.constexpr, NOISY: tl.constexpr,
     ADD: tl.constexpr, MULT: tl.constexpr, KEEP_STATES: tl.constexpr, KEEP_TANH: tl.constexpr,
 ):
-    rows, cols, row_ok, col_ok, tile_ok, offs = _tile(batch, n, BLOCK_B, BLOCK_N)
-    mat = cols[:, None] * (2 * n) + cols[None, :]
-    mat_ok = col_ok[:, None] & col_ok[None, :]
-    Ka = tl.load(KP + mat, mask=mat_ok, other=0.0)
-    Wt = tl.load(KP + n + mat, mask=mat_ok, other=0.0)
-    dt = tl.load(DT + cols, mask=col_ok, other=0.0)[None, :]
-    sdt = tl.load(SDT + cols, mask=col_ok, other=0.0)[None, :]
-    s1 = tl.load(LEVELS)
-    s2 = tl.load(LEVELS + 1)
-    length = tl.load(LEN + rows, mask=row_ok, other=0)
+    rows, row_ok, tile_ok, offs, Ka, Wt, dt, sdt, s1, s2, length = _setup(
+        KP, DT, SDT, LEVELS, LEN, batch, n, BLOCK_B, BLOCK_N, False
+    )
     step = batch * n
     h = tl.zeros([BLOCK_B, BLOCK_N], dtype=U.dtype.element_ty)
     for k in range(0, n_steps):
@@ -142,17 +151,10 @@ def _backward_kernel(
     BLOCK_B: tl.constexpr, BLOCK_N: tl.constexpr, SCALED: tl.constexpr, NOISY: tl.constexpr,
     MULT: tl.constexpr, HAS_GS: tl.constexpr, NEED_DT: tl.constexpr,
 ):
-    rows, cols, row_ok, col_ok, tile_ok, offs = _tile(batch, n, BLOCK_B, BLOCK_N)
     # Transposed reads of K': KaT[i, j] = Ka[j, i], W[i, j] = Wt[j, i].
-    mat = cols[None, :] * (2 * n) + cols[:, None]
-    mat_ok = col_ok[:, None] & col_ok[None, :]
-    KaT = tl.load(KP + mat, mask=mat_ok, other=0.0)
-    W = tl.load(KP + n + mat, mask=mat_ok, other=0.0)
-    dt = tl.load(DT + cols, mask=col_ok, other=0.0)[None, :]
-    sdt = tl.load(SDT + cols, mask=col_ok, other=0.0)[None, :]
-    s1 = tl.load(LEVELS)
-    s2 = tl.load(LEVELS + 1)
-    length = tl.load(LEN + rows, mask=row_ok, other=0)
+    rows, row_ok, tile_ok, offs, KaT, W, dt, sdt, s1, s2, length = _setup(
+        KP, DT, SDT, LEVELS, LEN, batch, n, BLOCK_B, BLOCK_N, True
+    )
     grad_final = tl.load(GF + offs, mask=tile_ok, other=0.0)
     step = batch * n
     last = n_steps - 1
@@ -210,7 +212,7 @@ def _backward_kernel(
         P -= step
         R -= batch
         SR -= batch
-    part = PART + tl.program_id(0) * 2 * BLOCK_N + cols
+    part = PART + tl.program_id(0) * 2 * BLOCK_N + tl.arange(0, BLOCK_N)
     tl.store(part, acc_t)
     tl.store(part + BLOCK_N, acc_e)
 
