@@ -40,12 +40,17 @@ from ._fused import _step_scales, _stepping_matrix, has_noise
 BLOCK_B = 16
 
 
+# The largest N per dtype: both N x N blocks of K' live on chip (in shared memory for the
+# products: 170 KB for the backward kernel at N = 128 in float32, of an H100's 227 KB).
+MAX_N = {torch.float32: 128, torch.float64: 64}
+
+
 def supported(u):
-    """Whether the kernels take ``u`` ``(B, T, N)`` (32-bit offsets, float32 / float64)."""
+    """Whether the kernels take ``u`` ``(B, T, N)`` (32-bit offsets, float32 / float64,
+    ``N <= MAX_N``); else ``euler_final_state`` runs the torch path."""
     batch, n_steps, n = u.shape
     return (
-        u.dtype in (torch.float32, torch.float64) and batch > 0
-        and (n_steps + 1) * batch * n < 2**31
+        n <= MAX_N.get(u.dtype, 0) and batch > 0 and (n_steps + 1) * batch * n < 2**31
     )
 
 
@@ -276,6 +281,7 @@ class _TritonRecursion(torch.autograd.Function):
         ctx.set_materialize_grads(False)
         prep = _Prepared(u, K, dt, lengths, s1, s2, xi, r)
         out, H, Tanh = _forward(prep, keep_states=True, keep_tanh=True)
+        prep.u = None  # (read by the forward pass only)
         ctx.save_for_backward(K, H, Tanh)
         ctx.prep = prep
         if not states:
