@@ -241,6 +241,7 @@ def test_cuda_dispatch_and_fit_match(monkeypatch):
     # deterministic one as the CPU fit.
     from sknrnn import NoisyRNNClassifier
 
+    monkeypatch.delenv("SKNRNN_TRITON", raising=False)
     assert _fused._triton_kernels(torch.zeros(2, 3, 16, device="cuda")) is None
     monkeypatch.setenv("SKNRNN_TRITON", "1")
     assert _fused._triton_kernels(torch.zeros(2, 3, 16, device="cuda")) is kernels
