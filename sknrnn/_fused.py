@@ -77,11 +77,18 @@ sequence's end), and the backward pass adds their gradient ``dL/dh_k`` to ``g_k`
 it forms it (the bias of the first product, ``g_k = dL/dh_k + g_{k+1} @ Ka^T + ...``;
 at a sequence's last step, with the final state's gradient); the rest is unchanged.
 
+On CUDA, opt-in: with ``SKNRNN_TRITON=1`` in the environment and Triton installed
+(the ``gpu`` extra), ``euler_final_state`` runs the same recursion as Triton kernels
+(``_triton.py``: one launch per pass, the same noise draws); the CPU path never
+goes there.
+
 Noise: ``xi`` has the shape ``(T, B, N)``; when it is not given it comes from
 ``noise_draws`` (Gaussian or Rademacher increments), which the reference loop of
 ``NoisyRNN`` uses too, so that both paths see the same noise under one generator
 state.
 """
+
+import os
 
 import torch
 
@@ -486,6 +493,18 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None, states=False):
     return out if S is None else (out, S.transpose(0, 1))
 
 
+def _triton_kernels(u):
+    """The module of Triton kernels (``_triton.py``) when they run this call, else None:
+    CUDA tensors, ``SKNRNN_TRITON=1`` (opt-in) and Triton importable."""
+    if not u.is_cuda or os.environ.get("SKNRNN_TRITON") != "1":
+        return None
+    try:
+        from . import _triton
+    except ImportError:
+        return None
+    return _triton if _triton.supported(u) else None
+
+
 def euler_final_state(
     u, K, dt, lengths=None, noise_additive=0.0, noise_multiplicative=0.0, xi=None, step_scale=None,
     generator=None, increment="gaussian", states=False,
@@ -540,6 +559,9 @@ def euler_final_state(
     if n_steps == 0:
         out = u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())
         return (out, u.new_zeros(batch, 0, n)) if states else out
+    kernels = _triton_kernels(u)
+    if kernels is not None:
+        return kernels.euler_triton(u, K, dt, lengths, s1, s2, xi, step_scale, states)
     if torch.is_grad_enabled() and (u.requires_grad or K.requires_grad or dt.requires_grad):
         return _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi, own_xi, step_scale, states)
     return _euler_inference(u, K, dt, lengths, s1, s2, xi, step_scale, states)
