@@ -268,7 +268,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         Weight of each class in the loss, multiplying ``sample_weight`` there
         (the standardization of X stays weighted by ``sample_weight`` alone):
         ``{label: weight}`` (finite and non-negative, not all 0; classes left
-        out weigh 1), ``"balanced"`` for ``n_samples / (n_classes *
+        out weigh 1; a label that is not a class raises a ValueError), ``"balanced"`` for ``n_samples / (n_classes *
         np.bincount(y))`` from the y given to ``fit`` (a warm-start ``fit``
         balances the classes present in its y; an absent class has no sequence
         to weigh), or None for equal weights. ``partial_fit`` takes a dict or
@@ -346,9 +346,18 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         )
 
     def _check_class_weight(self):
-        """Refuse class weights that are not finite and non-negative, or all zero."""
+        """Refuse class weights that are not finite and non-negative, all zero, or of no class."""
         if not isinstance(self.class_weight, dict):
             return
+        known = set(self.classes_.tolist())
+        unknown = [label for label in self.class_weight if label not in known]
+        if unknown:
+            raise ValueError(
+                f"class_weight has keys {unknown[:5]!r} that are not classes of this "
+                f"{type(self).__name__} (classes_ = {self.classes_[:10].tolist()}): give "
+                "weights to classes only (a class left out weighs 1), with labels of the "
+                "same type as y."
+            )
         bad = {}
         for label, weight in self.class_weight.items():
             try:
