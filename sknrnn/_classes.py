@@ -68,7 +68,9 @@ _PARAMS_DOC = """
         so a series of ``T`` steps is integrated in ``ceil(T / window)`` steps
         (faster, and easier to train over long series). ``"auto"`` takes
         ``ceil(n_timesteps / 128)``: one observation per step up to 128
-        steps, windows beyond. The value used is ``window_``.
+        steps, windows beyond. The value used is ``window_``: continued
+        training takes ``"auto"`` and the number ``window_`` alike (a fitted
+        model keeps its window).
 
     bidirectional : bool, default=True
         Read each sequence both ways: a second SDE, with weights of its own,
