@@ -84,6 +84,21 @@ def _auto_window(window, n_steps):
     return int(window)
 
 
+# The smallest normal float32 number: the module computes in float32, where a step
+# or clip below it is 0 or has lost its precision.
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def _check_float32(name, value, smallest, advice):
+    """Refuse a parameter whose ``smallest`` value is below float32's smallest normal number."""
+    if smallest < _FLOAT32_TINY:
+        raise ValueError(
+            f"{name}={value!r} is below {_FLOAT32_TINY:.2g}, the smallest normal float32 "
+            "number: the model computes in float32, where it is 0 or has lost its "
+            f"precision. Pass {name} of at least {_FLOAT32_TINY:.2g}{advice}."
+        )
+
+
 def _auto_dt(dt, n_steps):
     """The initial step (or range of steps) for a recurrence of ``n_steps`` steps."""
     if isinstance(dt, str):  # "auto"
@@ -99,7 +114,9 @@ def _auto_dt(dt, n_steps):
                 "dt must be 'auto', a positive float, or a (dt_min, dt_max) range of "
                 f"positive floats with dt_min <= dt_max; got {dt!r}."
             )
+        _check_float32("dt", dt, dt[0], "")
         return (float(dt[0]), float(dt[1]))
+    _check_float32("dt", dt, dt, ' (or "auto")')
     return float(dt)
 
 
@@ -323,6 +340,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _equation_arguments(self):
         """The module's constants from the parameters: what a fitted module may change."""
         add, mult = _noise_pair(self.noise_type, self.noise_level)
+        if self.input_clip is not None:
+            _check_float32("input_clip", self.input_clip, self.input_clip,
+                           " (None reads the input unclipped)")
         return dict(
             noise_type=self.noise_type,
             noise_additive=add,

@@ -54,7 +54,8 @@ _PARAMS_DOC = """
         Initial integration step per hidden unit: a float gives every unit that
         step; a ``(dt_min, dt_max)`` range spreads the units' steps geometrically
         over it, so that some units integrate over the whole sequence and others
-        over a few steps. ``"auto"``, for a recurrence of ``S`` steps
+        over a few steps (every step at least ``1.2e-38``, float32's smallest
+        normal number). ``"auto"``, for a recurrence of ``S`` steps
         (``S = ceil(n_timesteps / window_)``): every unit at 1 up to 64 steps (the
         recurrence spans the sequence at full resolution), the range
         ``(1 / S, 1)`` beyond.
@@ -84,7 +85,7 @@ _PARAMS_DOC = """
         standard normal, in the units of the standardized input), freshly at
         every epoch and never at prediction. 0 disables it.
 
-    input_clip : float > 0 or None, default=3.0
+    input_clip : float >= 1.2e-38 or None, default=3.0
         The model reads ``input_clip * tanh(x / input_clip)`` of the
         standardized input ``x``, in training and at prediction: values within
         one or two standard deviations pass almost unchanged (1 reads as 0.96),

@@ -63,6 +63,16 @@ FIT_CASES = [
      "too few for a validation set"),
     ("validation fraction of one", {"validation_fraction": 1.0}, X_OK, Y_OK, ValueError,
      "validation_fraction"),
+    # Below float32's smallest normal number: with noise the fit died blaming the learning
+    # rate; with learn_dt=False every prediction was the same (dt 0.0 in float32).
+    ("dt below float32", {"dt": 1e-50}, X_OK, Y_OK, ValueError,
+     r"dt=1e-50 is below 1.2e-38, .*float32.*at least"),
+    ("dt below float32, fixed", {"dt": 1e-46, "learn_dt": False}, X_OK, Y_OK, ValueError,
+     r"dt=1e-46 is below"),
+    ("dt range below float32", {"dt": (1e-50, 1.0)}, X_OK, Y_OK, ValueError,
+     r"dt=\(1e-50, 1.0\) is below"),
+    ("input_clip below float32", {"input_clip": 1e-46}, X_OK, Y_OK, ValueError,
+     r"input_clip=1e-46 is below 1.2e-38, .*float32.*None"),
 ]
 
 
