@@ -178,36 +178,51 @@ _INIT, _NOISE = 0, 1
 
 
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+# The accelerators: (name, the check of torch that says it is here, how to get it).
+_ACCELERATORS = {
+    "cuda": ("CUDA", "torch.cuda.is_available()", "install a CUDA build of torch"),
+    "mps": ("MPS", "torch.backends.mps.is_available()", "run on a Mac with Apple silicon"),
+    "xpu": ("XPU", "torch.xpu.is_available()", "install an XPU build of torch"),
+}
+
+
+def _available(kind):
+    """Whether torch can put weights on a device of type ``kind`` on this machine."""
+    backend = {"cuda": torch.cuda, "mps": getattr(torch.backends, "mps", None),
+               "xpu": getattr(torch, "xpu", None)}.get(kind)
+    return kind == "cpu" or (backend is not None and backend.is_available())
 
 
 def resolve_device(device, *, warn=False):
-    """Map ``"auto"`` to CUDA when available, and CUDA to CPU on a machine without it.
+    """Map ``"auto"`` to CUDA when available, and an unavailable device to the CPU.
 
-    ``warn``: say so (a UserWarning) when CUDA was asked for and the CPU is used:
-    training calls warn; loading a model trained on CUDA does not.
+    A CUDA, MPS or XPU device on a machine without one is the CPU. ``warn``: say
+    so (a UserWarning) when that happens: training calls warn; loading a model
+    trained on a GPU does not.
     """
-    if device != "auto":
-        try:
-            kind = torch.device(device).type
-        except (RuntimeError, TypeError, ValueError):
-            kind = None
-        if kind not in _DEVICE_TYPES:
-            raise ValueError(
-                f"device must be 'auto' or a torch device that holds weights, such as 'cpu', "
-                f"'cuda' or 'cuda:1' (lower case); got {device!r}."
-            )
-    if device == "auto" or (str(device).startswith("cuda") and not torch.cuda.is_available()):
-        if warn and device != "auto" and not torch.cuda.is_available():
-            warnings.warn(
-                f"device={device!r}, but CUDA is not available here "
-                "(torch.cuda.is_available() is False): training on the CPU. Pass "
-                "device='cpu' or 'auto' to train on the CPU without this warning, or install "
-                "a CUDA build of torch to train on the GPU.",
-                UserWarning,
-                stacklevel=4,
-            )
+    if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError, ValueError):
+        kind = None
+    if kind not in _DEVICE_TYPES:
+        raise ValueError(
+            f"device must be 'auto' or a torch device that holds weights, such as 'cpu', "
+            f"'cuda' or 'cuda:1' (lower case); got {device!r}."
+        )
+    if _available(kind):
+        return device
+    if warn:
+        name, check, how = _ACCELERATORS[kind]
+        warnings.warn(
+            f"device={device!r}, but {name} is not available here ({check} is False): "
+            "training on the CPU. Pass device='cpu' or 'auto' to train on the CPU without "
+            f"this warning, or {how} to train on the GPU.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return "cpu"
 
 
 class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):

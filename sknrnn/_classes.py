@@ -169,9 +169,11 @@ _PARAMS_DOC = """
         early stopping stops.
 
     device : str, default="auto"
-        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... ``"auto"`` uses
-        CUDA when available; a model trained on CUDA predicts on a CPU-only
-        machine. The recurrence runs step by step, so a fit is not faster on a
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``,
+        ``"xpu"``, ... ``"auto"`` uses CUDA when available. A CUDA, MPS or XPU
+        device on a machine without one trains on the CPU with a UserWarning
+        (pass ``"cpu"`` or ``"auto"`` to go without it), and a model trained on
+        a GPU loads and predicts on a CPU-only machine. The recurrence runs step by step, so a fit is not faster on a
         GPU yet (1.2-1.8x slower than the same machine's CPU where measured):
         ``"cpu"`` is the faster choice for now.
 

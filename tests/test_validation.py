@@ -321,6 +321,33 @@ def test_cuda_without_cuda_warns_and_trains_on_the_cpu(monkeypatch):
         pickle.loads(pickle.dumps(clf)).predict(X_OK)  # loading and predicting: no warning
 
 
+@pytest.mark.parametrize(
+    "device, name, check",
+    [("mps", "MPS", "torch.backends.mps"), ("xpu", "XPU", "torch.xpu"),
+     ("xpu:1", "XPU", "torch.xpu")],
+)
+def test_an_unavailable_accelerator_warns_and_trains_on_the_cpu(monkeypatch, device, name, check):
+    """device="mps" or "xpu" passed validation and crashed inside torch (NotImplementedError,
+    AssertionError) on a machine without one: it is treated as "cuda" without CUDA is."""
+    import pickle
+    import warnings
+
+    import torch
+
+    backend = torch.backends.mps if name == "MPS" else torch.xpu
+    monkeypatch.setattr(backend, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match=rf"device={device!r}, but {name} is not available "
+                                         rf"here \({check}.is_available\(\) is False\): "
+                                         "training on the CPU"):
+        clf = NoisyRNNClassifier(**TINY, device=device).fit(X_OK, Y_OK)
+    assert next(clf.module_.parameters()).device.type == "cpu"
+    expected = NoisyRNNClassifier(**TINY, device="cpu").fit(X_OK, Y_OK)
+    np.testing.assert_array_equal(clf.predict_proba(X_OK), expected.predict_proba(X_OK))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(clf)).predict(X_OK)  # loading and predicting: no warning
+
+
 # -- parameters and arguments that name what is wrong ---------------------------------
 @pytest.mark.parametrize("device", ["CPU", "garbage", "", "meta"])
 def test_device_is_checked(toy, device):
