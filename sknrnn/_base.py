@@ -77,6 +77,15 @@ def auto_budget(**values):
         module.update(before)
 
 
+def _typical_length(lengths):
+    """The length that the "auto" rules read: the median of the sequences' lengths.
+
+    Not the padded length: one long sequence among short ones must not make
+    every short one a single step of wide windows.
+    """
+    return int(math.ceil(np.median(lengths)))
+
+
 def _auto_window(window, n_steps):
     """Observations per recurrence step: ``window``, or the "auto" rule on ``n_steps``."""
     if window == "auto":
@@ -527,7 +536,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 # The cosine schedule spans the epochs that the fit plans (kept on save).
                 self._schedule_epochs = planned
                 module = self._build_module(
-                    inputs["x"].shape[1], inputs["x"].shape[2], n_outputs, seed, device
+                    _typical_length(inputs["lengths"]), inputs["x"].shape[2], n_outputs, seed,
+                    device,
                 )
                 self.n_iter_ = 0
                 self.net_ = _net.build_net(

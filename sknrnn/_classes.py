@@ -56,7 +56,8 @@ _PARAMS_DOC = """
         over it, so that some units integrate over the whole sequence and others
         over a few steps (every step at least ``1.2e-38``, float32's smallest
         normal number). ``"auto"``, for a recurrence of ``S`` steps
-        (``S = ceil(n_timesteps / window_)``): every unit at 1 up to 64 steps (the
+        (``S = ceil(L / window_)``, ``L`` the median length of the sequences
+        given to fit, see ``window``): every unit at 1 up to 64 steps (the
         recurrence spans the sequence at full resolution), the range
         ``(1 / S, 1)`` beyond.
 
@@ -68,10 +69,12 @@ _PARAMS_DOC = """
         of ``window`` consecutive observations through a learned projection,
         so a series of ``T`` steps is integrated in ``ceil(T / window)`` steps
         (faster, and easier to train over long series). ``"auto"`` takes
-        ``ceil(n_timesteps / 128)``: one observation per step up to 128
-        steps, windows beyond. The value used is ``window_``: continued
-        training takes ``"auto"`` and the number ``window_`` alike (a fitted
-        model keeps its window).
+        ``ceil(L / 128)``, where ``L`` is the median length of the sequences
+        given to fit (their NaN end padding not counted, so one long sequence
+        among short ones leaves them at full resolution): one observation per
+        step up to 128 steps, windows beyond. The value used is ``window_``:
+        continued training takes ``"auto"`` and the number ``window_`` alike
+        (a fitted model keeps its window).
 
     bidirectional : bool, default=True
         Read each sequence both ways: a second SDE, with weights of its own,
@@ -205,7 +208,7 @@ _ATTRS_DOC = """
 
     window_ : int
         Observations read per step of the recurrence (``window``, or the
-        ``"auto"`` rule on the length seen in fit).
+        ``"auto"`` rule on the median length of the sequences seen in fit).
 
     time_step_ : float or None
         Median spacing of the observation times given to fit (the unit of the

@@ -328,6 +328,25 @@ def test_window_auto_targets_a_recurrence_length():
     assert clf.window_ == 4 and clf.module_.encoder.in_features == 4
 
 
+def test_window_and_dt_auto_follow_the_lengths_not_the_padding():
+    """One 1,300-step row among 10-step rows made every short row one step of windows of 11."""
+    rng = np.random.RandomState(0)
+    rows = [rng.normal(size=10) for _ in range(19)] + [rng.normal(size=1300)]
+    y = np.arange(20) % 2
+    params = dict(hidden_size=4, max_iter=1, learn_dt=False, random_state=0)
+    clf = NoisyRNNClassifier(**params).fit(pad_sequences(rows), y)
+    # The median length, 10: one observation per step, and a step of 1 (S = 10 <= 64).
+    assert clf.window_ == 1 and clf.module_.encoder.in_features == 1
+    np.testing.assert_array_equal(clf.module_.step_size().detach().numpy(), 1.0)
+    # The same as the short rows alone, NaN-padded to any length or not.
+    short = NoisyRNNClassifier(**params).fit(pad_sequences(rows[:19]), y[:19])
+    assert short._module_kwargs["window"] == clf._module_kwargs["window"] == 1
+    assert short._module_kwargs["dt"] == clf._module_kwargs["dt"] == 1.0
+    # Most rows long: their median decides (ceil(1300 / 128) = 11).
+    long = NoisyRNNClassifier(**params).fit(pad_sequences(rows[:5] + rows[-1:] * 15), y)
+    assert long.window_ == 11
+
+
 def test_dt_auto_spreads_the_steps_over_a_long_recurrence():
     from sknrnn._base import auto_budget
 
