@@ -553,12 +553,15 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                     self._schedule_epochs = planned
                     _net.restart_schedule(self.net_, self.learning_rate_init, planned)
             self._seed_noise()  # noise of this call's own stream
-        _net.train(
-            self.net_, inputs, targets, epochs=epochs, batch_size=batch_size, partial=partial,
-            learning_rate=self.learning_rate_init,
-        )
-        ran = len(self.net_.history) - self.n_iter_
-        self._record_history()
+        before = self.n_iter_
+        try:
+            _net.train(
+                self.net_, inputs, targets, epochs=epochs, batch_size=batch_size,
+                partial=partial, learning_rate=self.learning_rate_init,
+            )
+        finally:  # a diverged fit too: n_iter_, loss_curve_ and the history agree
+            self._record_history()
+        ran = self.n_iter_ - before
         if not partial and ran == epochs:
             _warn_if_still_improving(self, epochs)
         return self

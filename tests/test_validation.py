@@ -137,17 +137,41 @@ def test_diverging_training_stops_with_a_clear_error():
     assert "diverged" in str(excinfo.value)
 
 
-def test_keyboard_interrupt_keeps_the_last_completed_epoch(monkeypatch):
-    """Ctrl-C during fit leaves a usable model, trained up to the last full epoch."""
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_keyboard_interrupt_warns_and_keeps_the_last_completed_epoch(monkeypatch, how):
+    """Ctrl-C during fit returned quietly after 2 of 10 epochs (n_iter_ 3, with 2 losses):
+    it warns, records it, and leaves a usable model trained up to the last full epoch."""
 
-    def interrupt_in_epoch_3(self, net, **kwargs):
-        if len(net.history) == 3:
+    def interrupt_in_epoch_3(self, net, training=False, **kwargs):
+        if len(net.history) == 3 and training:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(_net._StopOnNonFiniteLoss, "on_epoch_begin", interrupt_in_epoch_3, raising=False)
-    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 10}).fit(X_OK, Y_OK)
-    assert clf.n_iter_ == 3
-    assert clf.predict(X_OK).shape == (24,)
+    monkeypatch.setattr(_net._StopOnNonFiniteLoss, "on_batch_begin", interrupt_in_epoch_3,
+                        raising=False)
+    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 10})
+    if how == "partial_fit":
+        clf.partial_fit(X_OK, Y_OK).partial_fit(X_OK, Y_OK)
+    with pytest.warns(UserWarning, match=r"interrupted \(KeyboardInterrupt\) after "
+                                         rf"{2 if how == 'fit' else 0} of the "
+                                         rf"{10 if how == 'fit' else 1} epochs"):
+        getattr(clf, how)(X_OK, Y_OK)
+    assert clf.n_iter_ == len(clf.loss_curve_) == len(clf.net_.history) == 2
+    assert clf.net_.history[-1, "interrupted"] is True
+    assert "interrupted" not in clf.net_.history[0]
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert np.isin(clf.predict(X_OK), [0, 1]).all()
+
+
+def test_a_diverged_warm_start_fit_keeps_its_record_consistent():
+    """After a diverged warm-start fit n_iter_, loss_curve_ and net_.history had 2, 2 and 3
+    entries: the epoch that diverged left a row of the history without a loss."""
+    clf = NoisyRNNClassifier(**TINY, warm_start=True).fit(X_OK, Y_OK)
+    first = list(clf.loss_curve_)
+    clf.set_params(learning_rate_init=1e30, clip_grad_norm=None)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        clf.fit(X_OK, Y_OK)
+    assert clf.n_iter_ == len(clf.loss_curve_) == len(clf.net_.history) == 2
+    assert clf.loss_curve_ == first
 
 
 def test_predict_streams_in_batches_and_chunks_agree(fitted, monkeypatch):
