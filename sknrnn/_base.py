@@ -560,7 +560,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 partial=partial, learning_rate=self.learning_rate_init,
             )
         finally:  # a diverged fit too: n_iter_, loss_curve_ and the history agree
-            self._record_history()
+            self._record_history(partial)
         ran = self.n_iter_ - before
         if not partial and ran == epochs:
             _warn_if_still_improving(self, epochs)
@@ -577,13 +577,15 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             vars(self).update(before)
             raise
 
-    def _record_history(self):
+    def _record_history(self, partial=False):
         history = self.net_.history
         self.n_iter_ = len(history)
         self.loss_curve_ = list(history[:, "train_loss"])
-        # As scikit-learn's MLP: the lowest training loss, None under early stopping
-        # (which keeps the epoch of the lowest validation loss instead).
-        self.best_loss_ = None if self._validation_held_out else min(self.loss_curve_)
+        # As scikit-learn's MLP: the lowest training loss, None when this call held out a
+        # validation set (early stopping keeps the epoch of the lowest validation loss
+        # instead; partial_fit never holds one out).
+        held_out = self._validation_held_out and not partial
+        self.best_loss_ = None if held_out or not self.loss_curve_ else min(self.loss_curve_)
         return self
 
     def _deterministic_outputs(self, X, times=None):

@@ -543,3 +543,15 @@ def test_best_loss_is_the_lowest_training_loss_without_early_stopping(toy):
     assert clf.best_loss_ == min(clf.loss_curve_)
     stopped = NoisyRNNClassifier(**TINY, early_stopping=True, validation_fraction=0.25).fit(X, y)
     assert stopped.best_loss_ is None  # as the MLP: early stopping keeps the best validation loss
+
+
+def test_best_loss_after_partial_fit_on_an_early_stopped_model(toy):
+    """partial_fit holds no validation set out, yet best_loss_ stayed None after it."""
+    X, y = toy
+    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 3}, early_stopping=True).fit(X, y)
+    assert clf.best_loss_ is None
+    clf.partial_fit(X, y)
+    assert "valid_loss" not in clf.net_.history[-1]
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    clf.set_params(warm_start=True).fit(X, y)  # early stopping again: None again
+    assert clf.best_loss_ is None
