@@ -648,24 +648,40 @@ def _warn_if_still_improving(est, epochs):
 
     Only at a constant rate: the cosine schedule anneals the rate to 0 at the
     end of the epochs a fit plans, so running them all is the plan. At a
-    constant rate, a fit that ran all its ``epochs`` while the loss (the
-    validation loss under early stopping, which did not stop) still improved
-    by more than ``tol`` within the last ``n_iter_no_change`` epochs was cut
-    short by ``max_iter``.
+    constant rate, a fit that ran all its ``epochs`` was cut short by
+    ``max_iter`` when early stopping (which did not stop it) held out a
+    validation set, or else when the training loss still improved by more than
+    ``tol`` within the last ``n_iter_no_change`` epochs. The message says what
+    the loss that counts (the validation loss under early stopping) did.
     """
     if est.lr_schedule != "constant":
         return
-    curve = est.loss_curve_[-epochs:]
+    held_out = est._validation_held_out
+    curve = (
+        list(est.net_.history[-epochs:, "valid_loss"]) if held_out else est.loss_curve_[-epochs:]
+    )
     recent = curve[-(est.n_iter_no_change + 1):]
-    if not est._validation_held_out and len(recent) > 1 and (
-        min(recent[1:]) >= recent[0] - est.tol
-    ):
+    if not held_out and len(recent) > 1 and (min(recent[1:]) >= recent[0] - est.tol):
         return
+    best = int(np.argmin(curve))
+    if best == len(curve) - 1:
+        state = f"was still improving (its lowest, {curve[-1]:.4g}, in the last epoch)"
+    else:
+        state = (
+            f"had not settled (its lowest, {curve[best]:.4g}, in epoch {best + 1} of "
+            f"{epochs}; {curve[-1]:.4g} in the last)"
+        )
+    what = (
+        f"the validation loss {state}; early stopping ends a fit only after "
+        f"n_iter_no_change={est.n_iter_no_change} epochs without an improvement by more "
+        f"than tol={est.tol}" if held_out else
+        f"the loss fell by more than tol={est.tol} within the last "
+        f"n_iter_no_change={est.n_iter_no_change} epochs and {state}"
+    )
     warnings.warn(
         f"{type(est).__name__} ran all {epochs} epochs that this fit planned at the "
-        f"constant rate learning_rate_init, and the "
-        f"{'validation ' if est._validation_held_out else ''}loss was still improving "
-        f"by more than tol={est.tol}: it has not converged. Raise max_iter, or use "
-        "lr_schedule='cosine', which anneals the rate over the planned epochs.",
+        f"constant rate learning_rate_init, and {what}: it has not converged. "
+        "Raise max_iter, or use lr_schedule='cosine', which anneals the rate over the "
+        "planned epochs.",
         ConvergenceWarning,
     )

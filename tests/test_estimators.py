@@ -526,8 +526,10 @@ def test_convergence_warning_only_when_a_constant_rate_is_cut_short(toy):
 
     X, y = toy
     constant = NoisyRNNClassifier(**{**TINY, "max_iter": 3}, lr_schedule="constant")
-    with pytest.warns(ConvergenceWarning, match="ran all 3 epochs .* still improving"):
+    with pytest.warns(ConvergenceWarning, match="ran all 3 epochs .* still improving") as w:
         constant.fit(X, y)
+    assert f"its lowest, {constant.loss_curve_[-1]:.4g}, in the last epoch" in str(w[0].message)
+    assert constant.loss_curve_[-1] == min(constant.loss_curve_)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         # the cosine schedule ends where the fit planned it; partial_fit plans nothing
@@ -535,6 +537,26 @@ def test_convergence_warning_only_when_a_constant_rate_is_cut_short(toy):
         constant.partial_fit(X, y)
         # a loss that stopped improving by tol has converged
         NoisyRNNClassifier(**{**TINY, "max_iter": 3}, lr_schedule="constant", tol=1e6).fit(X, y)
+
+
+def test_convergence_warning_under_early_stopping_says_what_the_validation_loss_did(toy):
+    """It claimed "the validation loss was still improving" when it got worse (0.778,
+    0.339, 0.867): it says where its lowest was and what the last was."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = toy
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=3, random_state=3, early_stopping=True,
+                             lr_schedule="constant", learning_rate_init=0.05,
+                             validation_fraction=0.25)
+    with pytest.warns(ConvergenceWarning, match="ran all 3 epochs") as w:
+        clf.fit(X, y)
+    valid = list(clf.net_.history[:, "valid_loss"])
+    assert valid[-1] > valid[1] < valid[0]  # lowest in epoch 2, worse in the last
+    message = str(w[0].message)
+    assert "improving" not in message
+    assert (f"validation loss had not settled (its lowest, {valid[1]:.4g}, in epoch 2 of 3; "
+            f"{valid[2]:.4g} in the last); early stopping ends a fit only after "
+            "n_iter_no_change=10 epochs") in message
 
 
 def test_best_loss_is_the_lowest_training_loss_without_early_stopping(toy):
