@@ -215,10 +215,17 @@ _ATTRS_DOC = """
         integration step); None when fit had no times.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run to their end (an epoch cut short by a diverging
+        loss or a KeyboardInterrupt does not count).
 
     loss_curve_ : list of float
         Training loss of each epoch.
+
+    best_loss_ : float or None
+        The lowest training loss of ``loss_curve_``, as in scikit-learn's
+        ``MLPClassifier``; None after a fit that held out a validation set
+        (``early_stopping=True``), which keeps the weights of the epoch of
+        the lowest validation loss instead (``partial_fit`` holds none out).
 
     net_ : skorch.NeuralNetClassifier or skorch.NeuralNetRegressor
         The fitted skorch net (its ``history`` holds the training log).
@@ -266,8 +273,10 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         """Noisy recurrent neural network classifier of sequences.
 
     An NRNN (Lim et al., NeurIPS 2021): a Lipschitz RNN whose hidden state is an
-    Ito SDE, trained with injected noise and predicting deterministically. The
-    last hidden state is decoded into class logits.
+    Ito SDE, trained with injected noise and predicting deterministically. A
+    linear decoder turns what ``readout`` reads of the hidden states (by
+    default the last state and the mean of the states, of both readers) into
+    class logits.
 
     Parameters
     ----------
@@ -499,9 +508,10 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         """Noisy recurrent neural network regressor of sequences.
 
     An NRNN (Lim et al., NeurIPS 2021): a Lipschitz RNN whose hidden state is an
-    Ito SDE, trained with injected noise and predicting deterministically. The
-    last hidden state is decoded linearly into the targets, which are
-    standardized inside (each output to zero mean and unit variance) so that
+    Ito SDE, trained with injected noise and predicting deterministically. A
+    linear decoder turns what ``readout`` reads of the hidden states (by
+    default the last state and the mean of the states, of both readers) into
+    the targets, which are standardized inside (each output to zero mean and unit variance) so that
     they need no scaling by the user.
 
     Parameters

@@ -577,3 +577,15 @@ def test_best_loss_after_partial_fit_on_an_early_stopped_model(toy):
     assert clf.best_loss_ == min(clf.loss_curve_)
     clf.set_params(warm_start=True).fit(X, y)  # early stopping again: None again
     assert clf.best_loss_ is None
+
+
+@pytest.mark.parametrize("Estimator", [NoisyRNNClassifier, NoisyRNNRegressor])
+def test_every_fitted_attribute_is_documented(toy, Estimator):
+    """best_loss_ was set by every fit but missing from the Attributes section."""
+    X, y = toy
+    model = Estimator(**TINY).fit(X, y)
+    section = Estimator.__doc__.split("Attributes\n    ----------\n")[1].split("See Also")[0]
+    attributes = "\n" + section
+    fitted = [name for name in vars(model) if name.endswith("_") and not name.startswith("_")]
+    assert "best_loss_" in fitted
+    assert [name for name in fitted if f"\n    {name} : " not in attributes] == []
