@@ -443,8 +443,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
             Sequences; unequal lengths are NaN-padded at the end.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
+        y : array-like of shape (n_samples,), or (n_samples, n_outputs) for the regressor
+            Targets: class labels (the classifier takes one per sequence), or
+            target values (the regressor takes one or several outputs).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sequence in the loss (only the ratios
             between the weights of a call count): training minimizes the
