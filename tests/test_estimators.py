@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
@@ -176,13 +181,28 @@ def test_pipeline_cross_val_and_grid_search_over_noise():
     pipe = make_pipeline(FunctionTransformer(), NoisyRNNClassifier(**SMALL))
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.mean() > 0.7
+    # The identity step changes nothing: the estimator alone scores the same on each fold.
+    np.testing.assert_array_equal(cross_val_score(NoisyRNNClassifier(**SMALL), X, y, cv=3),
+                                  scores)
     grid = GridSearchCV(
         NoisyRNNClassifier(**SMALL),
         {"noise_type": ["none", "additive", "mixed"], "noise_level": [0.05, 0.2]},
         cv=2,
     ).fit(X, y)
-    assert len(grid.cv_results_["params"]) == 6
-    assert grid.best_params_["noise_type"] in ("none", "additive", "mixed")
+    results = grid.cv_results_
+    # Each fold's score is that of the model fitted on the other fold (mixed noise, 0.2).
+    assert results["params"][5] == {"noise_level": 0.2, "noise_type": "mixed"}
+    for k, (train, test) in enumerate(StratifiedKFold(2).split(X, y)):
+        model = NoisyRNNClassifier(**SMALL, **results["params"][5]).fit(X[train], y[train])
+        assert results[f"split{k}_test_score"][5] == model.score(X[test], y[test])
+    # Without noise the level is ignored: both levels score alike on every fold.
+    quiet = [i for i, p in enumerate(results["params"]) if p["noise_type"] == "none"]
+    assert len(quiet) == 2
+    for k in range(2):
+        assert len({results[f"split{k}_test_score"][i] for i in quiet}) == 1
+    # The refit model is a fit with the best parameters on all the data.
+    best = NoisyRNNClassifier(**SMALL, **grid.best_params_).fit(X, y)
+    np.testing.assert_array_equal(grid.predict_proba(X), best.predict_proba(X))
     assert grid.score(X, y) > 0.7
 
 
@@ -482,8 +502,17 @@ def test_grid_search_over_numpy_integer_grids():
         {"batch_size": np.arange(4, 12, 4), "hidden_size": np.arange(4, 7, 2)},
         cv=2, error_score="raise",
     ).fit(X, y)
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-    assert search.best_estimator_.net_.batch_size in (4, 8)
+    plain = GridSearchCV(
+        NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0),
+        {"batch_size": [4, 8], "hidden_size": [4, 6]}, cv=2,
+    ).fit(X, y)
+    # numpy integers search as Python ints do: the same scores and the same best model.
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"],
+                                  plain.cv_results_["mean_test_score"])
+    best = search.best_estimator_
+    assert best.net_.batch_size == search.best_params_["batch_size"]
+    assert best.module_.hidden_size == search.best_params_["hidden_size"]
+    np.testing.assert_array_equal(best.predict_proba(X), plain.predict_proba(X))
 
 
 def test_numpy_integers_in_the_functions():
@@ -492,11 +521,18 @@ def test_numpy_integers_in_the_functions():
     X, y = _toy_classification(n=20, T=6)
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, random_state=0).fit(X, y)
     seven = np.int64(7)
-    assert pad_sequences([[1.0, 2.0]], length=seven).shape == (1, 7)
-    assert from_wide(np.ones((2, 6)), np.int64(2)).shape == (2, 3, 2)
-    assert lyapunov_exponent(clf, X, batch_size=seven).shape == (20,)
-    assert pgd(clf, X, y, 0.1, n_steps=np.int64(2), random_state=0).shape == X.shape
-    assert 0 <= robustness_score(clf, X, y, n_repeats=np.int64(2), random_state=0) <= 1
+    # Each gives what the same Python int gives.
+    np.testing.assert_array_equal(pad_sequences([[1.0, 2.0]], length=seven),
+                                  [[1.0, 2.0] + [np.nan] * 5])
+    wide = np.arange(12.0).reshape(2, 6)
+    np.testing.assert_array_equal(from_wide(wide, np.int64(2)), from_wide(wide, 2))
+    assert from_wide(wide, np.int64(2)).shape == (2, 3, 2)
+    np.testing.assert_array_equal(lyapunov_exponent(clf, X, batch_size=seven),
+                                  lyapunov_exponent(clf, X, batch_size=7))
+    np.testing.assert_array_equal(pgd(clf, X, y, 0.1, n_steps=np.int64(2), random_state=0),
+                                  pgd(clf, X, y, 0.1, n_steps=2, random_state=0))
+    assert (robustness_score(clf, X, y, n_repeats=np.int64(2), random_state=0)
+            == robustness_score(clf, X, y, n_repeats=2, random_state=0))
 
 
 # -- noise_level ------------------------------------------------------------------
