@@ -404,17 +404,6 @@ def test_one_way_or_both_ways_learn_a_shape_late_in_a_long_series(bidirectional)
     assert clf.score(X[80:], y[80:]) >= 0.9
 
 
-@pytest.mark.parametrize(
-    "param, value", [("window", 2), ("bidirectional", False), ("readout", "last")]
-)
-def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(param, value):
-    X, y = _toy_classification(n=40, T=12)
-    clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, warm_start=True, window=1).fit(X, y)
-    clf.set_params(**{param: value})
-    with pytest.raises(ValueError, match=f"{param} changed since"):
-        clf.fit(X, y)
-
-
 def test_grid_search_over_window_and_bidirectional():
     X, y = _toy_classification(n=60, T=12)
     search = GridSearchCV(
