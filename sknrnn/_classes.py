@@ -176,9 +176,10 @@ _PARAMS_DOC = """
         ``"xpu"``, ... ``"auto"`` uses CUDA when available. A CUDA, MPS or XPU
         device on a machine without one trains on the CPU with a UserWarning
         (pass ``"cpu"`` or ``"auto"`` to go without it), and a model trained on
-        a GPU loads and predicts on a CPU-only machine. The recurrence runs step by step, so a fit is not faster on a
-        GPU yet (1.2-1.8x slower than the same machine's CPU where measured):
-        ``"cpu"`` is the faster choice for now.
+        a GPU loads and predicts on a CPU-only machine. The recurrence runs
+        step by step, so a fit is not faster on a GPU yet (1.2-1.8x slower
+        than the same machine's CPU where measured): ``"cpu"`` is the faster
+        choice for now.
 
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model goes on from its weights instead
@@ -285,8 +286,9 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         Weight of each class in the loss, multiplying ``sample_weight`` there
         (the standardization of X stays weighted by ``sample_weight`` alone):
         ``{label: weight}`` (finite and non-negative, not all 0; classes left
-        out weigh 1; a label that is not a class raises a ValueError), ``"balanced"`` for ``n_samples / (n_classes *
-        np.bincount(y))`` from the y given to ``fit`` (a warm-start ``fit``
+        out weigh 1; a label that is not a class raises a ValueError),
+        ``"balanced"`` for ``n_samples / (n_classes * np.bincount(y))`` from
+        the y given to ``fit`` (a warm-start ``fit``
         balances the classes present in its y; an absent class has no sequence
         to weigh), or None for equal weights. ``partial_fit`` takes a dict or
         None (compute balanced weights once with
