@@ -581,7 +581,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _record_history(self, partial=False):
         history = self.net_.history
         self.n_iter_ = len(history)
-        self.loss_curve_ = list(history[:, "train_loss"])
+        # (skorch's history refuses a key when it holds no epoch: a first epoch that diverged)
+        self.loss_curve_ = list(history[:, "train_loss"]) if len(history) else []
         # As scikit-learn's MLP: the lowest training loss, None when this call held out a
         # validation set (early stopping keeps the epoch of the lowest validation loss
         # instead; partial_fit never holds one out).

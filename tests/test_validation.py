@@ -129,12 +129,15 @@ def test_pad_sequences_errors_and_layout():
 
 
 def test_diverging_training_stops_with_a_clear_error():
+    reg = NoisyRNNRegressor(
+        hidden_size=8, max_iter=20, learning_rate_init=1e12, clip_grad_norm=None,
+        lr_schedule="constant", random_state=0,
+    )
     with pytest.raises(FloatingPointError, match="learning_rate_init") as excinfo:
-        NoisyRNNRegressor(
-            hidden_size=8, max_iter=20, learning_rate_init=1e12, clip_grad_norm=None,
-            lr_schedule="constant", random_state=0,
-        ).fit(X_OK * 1e3, RNG.normal(size=24))
+        reg.fit(X_OK * 1e3, RNG.normal(size=24))
     assert "diverged" in str(excinfo.value)
+    # The first epoch diverged: no epoch ran to its end, and the record says so.
+    assert (reg.n_iter_, reg.loss_curve_, reg.best_loss_, len(reg.net_.history)) == (0, [], None, 0)
 
 
 @pytest.mark.parametrize("how", ["fit", "partial_fit"])
