@@ -14,7 +14,7 @@ from .robustness import (
     robustness_score,
 )
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "NoisyRNNClassifier",

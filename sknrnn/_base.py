@@ -77,11 +77,35 @@ def auto_budget(**values):
         module.update(before)
 
 
+def _typical_length(lengths):
+    """The length that the "auto" rules read: the median of the sequences' lengths.
+
+    Not the padded length: one long sequence among short ones must not make
+    every short one a single step of wide windows.
+    """
+    return int(math.ceil(np.median(lengths)))
+
+
 def _auto_window(window, n_steps):
     """Observations per recurrence step: ``window``, or the "auto" rule on ``n_steps``."""
     if window == "auto":
         return max(1, math.ceil(n_steps / _AUTO_WINDOW_STEPS)) if _AUTO_WINDOW_STEPS else 1
     return int(window)
+
+
+# The smallest normal float32 number: the module computes in float32, where a step
+# or clip below it is 0 or has lost its precision.
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def _check_float32(name, value, smallest, advice):
+    """Refuse a parameter whose ``smallest`` value is below float32's smallest normal number."""
+    if smallest < _FLOAT32_TINY:
+        raise ValueError(
+            f"{name}={value!r} is below {_FLOAT32_TINY:.2g}, the smallest normal float32 "
+            "number: the model computes in float32, where it is 0 or has lost its "
+            f"precision. Pass {name} of at least {_FLOAT32_TINY:.2g}{advice}."
+        )
 
 
 def _auto_dt(dt, n_steps):
@@ -99,7 +123,9 @@ def _auto_dt(dt, n_steps):
                 "dt must be 'auto', a positive float, or a (dt_min, dt_max) range of "
                 f"positive floats with dt_min <= dt_max; got {dt!r}."
             )
+        _check_float32("dt", dt, dt[0], "")
         return (float(dt[0]), float(dt[1]))
+    _check_float32("dt", dt, dt, ' (or "auto")')
     return float(dt)
 
 
@@ -161,36 +187,51 @@ _INIT, _NOISE = 0, 1
 
 
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+# The accelerators: (name, the check of torch that says it is here, how to get it).
+_ACCELERATORS = {
+    "cuda": ("CUDA", "torch.cuda.is_available()", "install a CUDA build of torch"),
+    "mps": ("MPS", "torch.backends.mps.is_available()", "run on a Mac with Apple silicon"),
+    "xpu": ("XPU", "torch.xpu.is_available()", "install an XPU build of torch"),
+}
+
+
+def _available(kind):
+    """Whether torch can put weights on a device of type ``kind`` on this machine."""
+    backend = {"cuda": torch.cuda, "mps": getattr(torch.backends, "mps", None),
+               "xpu": getattr(torch, "xpu", None)}.get(kind)
+    return kind == "cpu" or (backend is not None and backend.is_available())
 
 
 def resolve_device(device, *, warn=False):
-    """Map ``"auto"`` to CUDA when available, and CUDA to CPU on a machine without it.
+    """Map ``"auto"`` to CUDA when available, and an unavailable device to the CPU.
 
-    ``warn``: say so (a UserWarning) when CUDA was asked for and the CPU is used:
-    training calls warn; loading a model trained on CUDA does not.
+    A CUDA, MPS or XPU device on a machine without one is the CPU. ``warn``: say
+    so (a UserWarning) when that happens: training calls warn; loading a model
+    trained on a GPU does not.
     """
-    if device != "auto":
-        try:
-            kind = torch.device(device).type
-        except (RuntimeError, TypeError, ValueError):
-            kind = None
-        if kind not in _DEVICE_TYPES:
-            raise ValueError(
-                f"device must be 'auto' or a torch device that holds weights, such as 'cpu', "
-                f"'cuda' or 'cuda:1' (lower case); got {device!r}."
-            )
-    if device == "auto" or (str(device).startswith("cuda") and not torch.cuda.is_available()):
-        if warn and device != "auto" and not torch.cuda.is_available():
-            warnings.warn(
-                f"device={device!r}, but CUDA is not available here "
-                "(torch.cuda.is_available() is False): training on the CPU. Pass "
-                "device='cpu' or 'auto' to train on the CPU without this warning, or install "
-                "a CUDA build of torch to train on the GPU.",
-                UserWarning,
-                stacklevel=4,
-            )
+    if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError, ValueError):
+        kind = None
+    if kind not in _DEVICE_TYPES:
+        raise ValueError(
+            f"device must be 'auto' or a torch device that holds weights, such as 'cpu', "
+            f"'cuda' or 'cuda:1' (lower case); got {device!r}."
+        )
+    if _available(kind):
+        return device
+    if warn:
+        name, check, how = _ACCELERATORS[kind]
+        warnings.warn(
+            f"device={device!r}, but {name} is not available here ({check} is False): "
+            "training on the CPU. Pass device='cpu' or 'auto' to train on the CPU without "
+            f"this warning, or {how} to train on the GPU.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return "cpu"
 
 
 class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
@@ -323,6 +364,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _equation_arguments(self):
         """The module's constants from the parameters: what a fitted module may change."""
         add, mult = _noise_pair(self.noise_type, self.noise_level)
+        if self.input_clip is not None:
+            _check_float32("input_clip", self.input_clip, self.input_clip,
+                           " (None reads the input unclipped)")
         return dict(
             noise_type=self.noise_type,
             noise_additive=add,
@@ -399,8 +443,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
             Sequences; unequal lengths are NaN-padded at the end.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
+        y : array-like of shape (n_samples,), or (n_samples, n_outputs) for the regressor
+            Targets: class labels (the classifier takes one per sequence), or
+            target values (the regressor takes one or several outputs).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sequence in the loss (only the ratios
             between the weights of a call count): training minimizes the
@@ -492,7 +537,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 # The cosine schedule spans the epochs that the fit plans (kept on save).
                 self._schedule_epochs = planned
                 module = self._build_module(
-                    inputs["x"].shape[1], inputs["x"].shape[2], n_outputs, seed, device
+                    _typical_length(inputs["lengths"]), inputs["x"].shape[2], n_outputs, seed,
+                    device,
                 )
                 self.n_iter_ = 0
                 self.net_ = _net.build_net(
@@ -508,12 +554,15 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                     self._schedule_epochs = planned
                     _net.restart_schedule(self.net_, self.learning_rate_init, planned)
             self._seed_noise()  # noise of this call's own stream
-        _net.train(
-            self.net_, inputs, targets, epochs=epochs, batch_size=batch_size, partial=partial,
-            learning_rate=self.learning_rate_init,
-        )
-        ran = len(self.net_.history) - self.n_iter_
-        self._record_history()
+        before = self.n_iter_
+        try:
+            _net.train(
+                self.net_, inputs, targets, epochs=epochs, batch_size=batch_size,
+                partial=partial, learning_rate=self.learning_rate_init,
+            )
+        finally:  # a diverged fit too: n_iter_, loss_curve_ and the history agree
+            self._record_history(partial)
+        ran = self.n_iter_ - before
         if not partial and ran == epochs:
             _warn_if_still_improving(self, epochs)
         return self
@@ -529,13 +578,16 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             vars(self).update(before)
             raise
 
-    def _record_history(self):
+    def _record_history(self, partial=False):
         history = self.net_.history
         self.n_iter_ = len(history)
-        self.loss_curve_ = list(history[:, "train_loss"])
-        # As scikit-learn's MLP: the lowest training loss, None under early stopping
-        # (which keeps the epoch of the lowest validation loss instead).
-        self.best_loss_ = None if self._validation_held_out else min(self.loss_curve_)
+        # (skorch's history refuses a key when it holds no epoch: a first epoch that diverged)
+        self.loss_curve_ = list(history[:, "train_loss"]) if len(history) else []
+        # As scikit-learn's MLP: the lowest training loss, None when this call held out a
+        # validation set (early stopping keeps the epoch of the lowest validation loss
+        # instead; partial_fit never holds one out).
+        held_out = self._validation_held_out and not partial
+        self.best_loss_ = None if held_out or not self.loss_curve_ else min(self.loss_curve_)
         return self
 
     def _deterministic_outputs(self, X, times=None):
@@ -598,24 +650,40 @@ def _warn_if_still_improving(est, epochs):
 
     Only at a constant rate: the cosine schedule anneals the rate to 0 at the
     end of the epochs a fit plans, so running them all is the plan. At a
-    constant rate, a fit that ran all its ``epochs`` while the loss (the
-    validation loss under early stopping, which did not stop) still improved
-    by more than ``tol`` within the last ``n_iter_no_change`` epochs was cut
-    short by ``max_iter``.
+    constant rate, a fit that ran all its ``epochs`` was cut short by
+    ``max_iter`` when early stopping (which did not stop it) held out a
+    validation set, or else when the training loss still improved by more than
+    ``tol`` within the last ``n_iter_no_change`` epochs. The message says what
+    the loss that counts (the validation loss under early stopping) did.
     """
     if est.lr_schedule != "constant":
         return
-    curve = est.loss_curve_[-epochs:]
+    held_out = est._validation_held_out
+    curve = (
+        list(est.net_.history[-epochs:, "valid_loss"]) if held_out else est.loss_curve_[-epochs:]
+    )
     recent = curve[-(est.n_iter_no_change + 1):]
-    if not est._validation_held_out and len(recent) > 1 and (
-        min(recent[1:]) >= recent[0] - est.tol
-    ):
+    if not held_out and len(recent) > 1 and (min(recent[1:]) >= recent[0] - est.tol):
         return
+    best = int(np.argmin(curve))
+    if best == len(curve) - 1:
+        state = f"was still improving (its lowest, {curve[-1]:.4g}, in the last epoch)"
+    else:
+        state = (
+            f"had not settled (its lowest, {curve[best]:.4g}, in epoch {best + 1} of "
+            f"{epochs}; {curve[-1]:.4g} in the last)"
+        )
+    what = (
+        f"the validation loss {state}; early stopping ends a fit only after "
+        f"n_iter_no_change={est.n_iter_no_change} epochs without an improvement by more "
+        f"than tol={est.tol}" if held_out else
+        f"the loss fell by more than tol={est.tol} within the last "
+        f"n_iter_no_change={est.n_iter_no_change} epochs and {state}"
+    )
     warnings.warn(
         f"{type(est).__name__} ran all {epochs} epochs that this fit planned at the "
-        f"constant rate learning_rate_init, and the "
-        f"{'validation ' if est._validation_held_out else ''}loss was still improving "
-        f"by more than tol={est.tol}: it has not converged. Raise max_iter, or use "
-        "lr_schedule='cosine', which anneals the rate over the planned epochs.",
+        f"constant rate learning_rate_init, and {what}: it has not converged. "
+        "Raise max_iter, or use lr_schedule='cosine', which anneals the rate over the "
+        "planned epochs.",
         ConvergenceWarning,
     )

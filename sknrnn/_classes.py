@@ -54,8 +54,10 @@ _PARAMS_DOC = """
         Initial integration step per hidden unit: a float gives every unit that
         step; a ``(dt_min, dt_max)`` range spreads the units' steps geometrically
         over it, so that some units integrate over the whole sequence and others
-        over a few steps. ``"auto"``, for a recurrence of ``S`` steps
-        (``S = ceil(n_timesteps / window_)``): every unit at 1 up to 64 steps (the
+        over a few steps (every step at least ``1.2e-38``, float32's smallest
+        normal number). ``"auto"``, for a recurrence of ``S`` steps
+        (``S = ceil(L / window_)``, ``L`` the median length of the sequences
+        given to fit, see ``window``): every unit at 1 up to 64 steps (the
         recurrence spans the sequence at full resolution), the range
         ``(1 / S, 1)`` beyond.
 
@@ -67,8 +69,12 @@ _PARAMS_DOC = """
         of ``window`` consecutive observations through a learned projection,
         so a series of ``T`` steps is integrated in ``ceil(T / window)`` steps
         (faster, and easier to train over long series). ``"auto"`` takes
-        ``ceil(n_timesteps / 128)``: one observation per step up to 128
-        steps, windows beyond. The value used is ``window_``.
+        ``ceil(L / 128)``, where ``L`` is the median length of the sequences
+        given to fit (their NaN end padding not counted, so one long sequence
+        among short ones leaves them at full resolution): one observation per
+        step up to 128 steps, windows beyond. The value used is ``window_``:
+        continued training takes ``"auto"`` and the number ``window_`` alike
+        (a fitted model keeps its window).
 
     bidirectional : bool, default=True
         Read each sequence both ways: a second SDE, with weights of its own,
@@ -82,7 +88,7 @@ _PARAMS_DOC = """
         standard normal, in the units of the standardized input), freshly at
         every epoch and never at prediction. 0 disables it.
 
-    input_clip : float > 0 or None, default=3.0
+    input_clip : float >= 1.2e-38 or None, default=3.0
         The model reads ``input_clip * tanh(x / input_clip)`` of the
         standardized input ``x``, in training and at prediction: values within
         one or two standard deviations pass almost unchanged (1 reads as 0.96),
@@ -166,11 +172,14 @@ _PARAMS_DOC = """
         early stopping stops.
 
     device : str, default="auto"
-        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... ``"auto"`` uses
-        CUDA when available; a model trained on CUDA predicts on a CPU-only
-        machine. The recurrence runs step by step, so a fit is not faster on a
-        GPU yet (1.2-1.8x slower than the same machine's CPU where measured):
-        ``"cpu"`` is the faster choice for now.
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``,
+        ``"xpu"``, ... ``"auto"`` uses CUDA when available. A CUDA, MPS or XPU
+        device on a machine without one trains on the CPU with a UserWarning
+        (pass ``"cpu"`` or ``"auto"`` to go without it), and a model trained on
+        a GPU loads and predicts on a CPU-only machine. The recurrence runs
+        step by step, so a fit is not faster on a GPU yet (1.2-1.8x slower
+        than the same machine's CPU where measured): ``"cpu"`` is the faster
+        choice for now.
 
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model goes on from its weights instead
@@ -200,17 +209,24 @@ _ATTRS_DOC = """
 
     window_ : int
         Observations read per step of the recurrence (``window``, or the
-        ``"auto"`` rule on the length seen in fit).
+        ``"auto"`` rule on the median length of the sequences seen in fit).
 
     time_step_ : float or None
         Median spacing of the observation times given to fit (the unit of the
         integration step); None when fit had no times.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run to their end (an epoch cut short by a diverging
+        loss or a KeyboardInterrupt does not count).
 
     loss_curve_ : list of float
         Training loss of each epoch.
+
+    best_loss_ : float or None
+        The lowest training loss of ``loss_curve_``, as in scikit-learn's
+        ``MLPClassifier``; None after a fit that held out a validation set
+        (``early_stopping=True``), which keeps the weights of the epoch of
+        the lowest validation loss instead (``partial_fit`` holds none out).
 
     net_ : skorch.NeuralNetClassifier or skorch.NeuralNetRegressor
         The fitted skorch net (its ``history`` holds the training log).
@@ -258,8 +274,10 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         """Noisy recurrent neural network classifier of sequences.
 
     An NRNN (Lim et al., NeurIPS 2021): a Lipschitz RNN whose hidden state is an
-    Ito SDE, trained with injected noise and predicting deterministically. The
-    last hidden state is decoded into class logits.
+    Ito SDE, trained with injected noise and predicting deterministically. A
+    linear decoder turns what ``readout`` reads of the hidden states (by
+    default the last state and the mean of the states, of both readers) into
+    class logits.
 
     Parameters
     ----------
@@ -268,8 +286,9 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         Weight of each class in the loss, multiplying ``sample_weight`` there
         (the standardization of X stays weighted by ``sample_weight`` alone):
         ``{label: weight}`` (finite and non-negative, not all 0; classes left
-        out weigh 1), ``"balanced"`` for ``n_samples / (n_classes *
-        np.bincount(y))`` from the y given to ``fit`` (a warm-start ``fit``
+        out weigh 1; a label that is not a class raises a ValueError),
+        ``"balanced"`` for ``n_samples / (n_classes * np.bincount(y))`` from
+        the y given to ``fit`` (a warm-start ``fit``
         balances the classes present in its y; an absent class has no sequence
         to weigh), or None for equal weights. ``partial_fit`` takes a dict or
         None (compute balanced weights once with
@@ -346,9 +365,18 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
         )
 
     def _check_class_weight(self):
-        """Refuse class weights that are not finite and non-negative, or all zero."""
+        """Refuse class weights that are not finite and non-negative, all zero, or of no class."""
         if not isinstance(self.class_weight, dict):
             return
+        known = set(self.classes_.tolist())
+        unknown = [label for label in self.class_weight if label not in known]
+        if unknown:
+            raise ValueError(
+                f"class_weight has keys {unknown[:5]!r} that are not classes of this "
+                f"{type(self).__name__} (classes_ = {self.classes_[:10].tolist()}): give "
+                "weights to classes only (a class left out weighs 1), with labels of the "
+                "same type as y."
+            )
         bad = {}
         for label, weight in self.class_weight.items():
             try:
@@ -482,9 +510,10 @@ class NoisyRNNRegressor(RegressorMixin, BaseNoisyRNN):
         """Noisy recurrent neural network regressor of sequences.
 
     An NRNN (Lim et al., NeurIPS 2021): a Lipschitz RNN whose hidden state is an
-    Ito SDE, trained with injected noise and predicting deterministically. The
-    last hidden state is decoded linearly into the targets, which are
-    standardized inside (each output to zero mean and unit variance) so that
+    Ito SDE, trained with injected noise and predicting deterministically. A
+    linear decoder turns what ``readout`` reads of the hidden states (by
+    default the last state and the mean of the states, of both readers) into
+    the targets, which are standardized inside (each output to zero mean and unit variance) so that
     they need no scaling by the user.
 
     Parameters

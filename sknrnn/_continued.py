@@ -42,7 +42,10 @@ def changed_params(est):
     if built is None:  # a model saved before this was recorded: nothing known to differ
         est._built_params = built = tracked_params(est)
     now = tracked_params(est)
-    changed = {key for key in now if not _same(now[key], built.get(key))}
+    changed = {
+        key for key in now
+        if not _same(_resolved(est, key, now[key]), _resolved(est, key, built.get(key)))
+    }
     fixed = sorted(changed.intersection(_FIXED_PARAMS))
     if fixed:
         was = ", ".join(f"{key}={built.get(key)!r}" for key in fixed)
@@ -79,12 +82,22 @@ def apply_params(est, changed, equations, seed, split, partial, device):
     est._built_params = tracked_params(est)
 
 
+def _resolved(est, key, value):
+    """The value a parameter stands for on the fitted model: ``window="auto"`` is ``window_``."""
+    if key == "window" and isinstance(value, str) and value == "auto":
+        return getattr(est, "window_", value)
+    return value
+
+
 def _same(a, b):
     """Whether a parameter kept its value (callbacks and other objects: the same object)."""
     if a is b:
         return True
     if _is_number(a) and _is_number(b):  # np.int64(8) is 8: numpy and Python numbers alike
         return bool(a == b)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        # (0.1, 1.0) is [0.1, 1.0] (parameters read from JSON or YAML are lists)
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     try:
         return bool(type(a) is type(b) and a == b)
     except (TypeError, ValueError):

@@ -13,6 +13,7 @@ net's state as plain arrays for saving and loading.
 
 import math
 import sys
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -514,17 +515,50 @@ def train(net, inputs, targets, *, epochs, batch_size, partial=False, learning_r
     """Train ``net`` for ``epochs`` epochs on the input dict and targets.
 
     ``partial``: partial_fit mode (see ``_partial_fit_mode``) at ``learning_rate``.
+    The history keeps the epochs that ran to their end: an epoch cut short (a
+    diverging loss, a KeyboardInterrupt) leaves no row. skorch ends training
+    quietly on a KeyboardInterrupt: here a UserWarning says so, and the last
+    row of the history records it (``"interrupted": True``).
     """
     net.set_params(batch_size=batch_size)
     progress = dict(net.callbacks_).get("progress")
     if progress is not None:  # the bar counts the epochs of this call
         progress.set_params(total=int(epochs))
-    if partial:
-        with _partial_fit_mode(net, learning_rate):
+    before = len(net.history)
+    try:
+        if partial:
+            with _partial_fit_mode(net, learning_rate):
+                net.partial_fit(inputs, targets, epochs=epochs)
+        else:
             net.partial_fit(inputs, targets, epochs=epochs)
-    else:
-        net.partial_fit(inputs, targets, epochs=epochs)
+    finally:
+        if len(net.history) and "train_loss" not in net.history[-1]:
+            net.history.pop()  # the epoch that did not end
+    ran = len(net.history) - before
+    if ran < epochs and (partial or not _stopped_early(net)):
+        _interrupted(net, ran, epochs)
     return net.history
+
+
+def _stopped_early(net):
+    """Whether early stopping ended the last training call (skorch stops it by a KeyboardInterrupt)."""
+    stopping = dict(net.callbacks_).get("early_stopping")
+    return stopping is not None and stopping.misses_ >= stopping.patience
+
+
+def _interrupted(net, ran, epochs):
+    """Record and say that a KeyboardInterrupt ended training after ``ran`` of ``epochs``."""
+    if len(net.history):
+        net.history.record("interrupted", True)
+    warnings.warn(
+        f"Training was interrupted (KeyboardInterrupt) after {ran} of the {epochs} epochs "
+        "that this call planned: the model keeps the weights of the last step that ran, "
+        "n_iter_ counts the epochs that ran to their end, and the last row of net_.history "
+        "says interrupted=True. Call fit again to start over, or go on training with "
+        "partial_fit (or fit with warm_start=True).",
+        UserWarning,
+        stacklevel=5,
+    )
 
 
 def loss(net, outputs, targets):

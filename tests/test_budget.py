@@ -20,32 +20,35 @@ def _batches_last_epoch(model):
     return len(model.net_.history[-1, "batches"])
 
 
-def _expected(n):
-    """The README's rule: n // 16 between 8 and 64; epochs for about _AUTO_STEPS steps."""
-    batch = min(max(8, min(64, n // 16)), n)
-    lo, hi = _base._AUTO_EPOCHS
-    epochs = max(lo, min(hi, math.ceil(_base._AUTO_STEPS / math.ceil(n / batch))))
-    return batch, epochs
-
-
 def test_the_documented_defaults():
     assert (_base._AUTO_BATCH, _base._AUTO_STEPS, _base._AUTO_EPOCHS) == ((16, 8, 64), 2000, (10, 1000))
-    assert _expected(50) == (8, 286)  # the docstring's examples
-    assert _expected(10_000) == (64, 13)
+    # The docstring's examples, worked out by hand: 50 sequences in batches of 8 are 7
+    # steps an epoch, ceil(2000 / 7) = 286 epochs; 10,000 in batches of 64 are 157 steps,
+    # ceil(2000 / 157) = 13 epochs.
+    assert _base.training_budget("auto", "auto", 50) == (8, 286)
+    assert _base.training_budget("auto", "auto", 10_000) == (64, 13)
 
 
 @pytest.fixture
 def small_budget():
-    """A budget of 100 steps (3 to 40 epochs): the same rule at a tenth of the cost."""
-    with _base.auto_budget(_AUTO_STEPS=100, _AUTO_EPOCHS=(3, 40)):
+    """A budget of 100 steps (3 to 40 epochs), batches of n / 16 between 8 and 64."""
+    with _base.auto_budget(_AUTO_BATCH=(16, 8, 64), _AUTO_STEPS=100, _AUTO_EPOCHS=(3, 40)):
         yield
 
 
-@pytest.mark.parametrize("n", [6, 40, 1600])
-def test_auto_budget_follows_the_data(n, small_budget):
+@pytest.mark.parametrize(
+    "n, batch, epochs",
+    # under small_budget, worked out by hand
+    [
+        (6, 6, 40),  # batches of 8 capped at 6 rows: 1 step an epoch, 100 epochs capped at 40
+        (40, 8, 20),  # 40 // 16 = 2, raised to 8: 5 steps an epoch, 100 / 5 = 20 epochs
+        (1600, 64, 4),  # 1600 // 16 = 100, capped at 64: 25 steps an epoch, 100 / 25 = 4
+    ],
+)
+def test_auto_budget_follows_the_data(n, batch, epochs, small_budget):
+    assert _base.training_budget("auto", "auto", n) == (batch, epochs)
     X, y = _data(n)
     clf = NoisyRNNClassifier(hidden_size=4, random_state=0).fit(X, y)
-    batch, epochs = _expected(n)
     assert clf.net_.batch_size == batch
     assert clf.n_iter_ == epochs
     assert _batches_last_epoch(clf) == math.ceil(n / batch)
@@ -58,7 +61,9 @@ def test_auto_budget_counts_only_the_training_part_under_early_stopping(small_bu
         random_state=0,
     ).fit(X, y)
     assert clf.net_.batch_size == 320 // 16
-    assert clf.n_iter_ <= _expected(320)[1]
+    # 320 // 16 = 20: 16 steps an epoch, ceil(100 / 16) = 7 epochs at most
+    assert _base.training_budget("auto", "auto", 320) == (20, 7)
+    assert clf.n_iter_ <= 7
 
 
 def test_integer_budget_keeps_its_meaning():

@@ -97,21 +97,55 @@ def test_continued_training_honours_changed_parameters(how, three_classes):
     assert "clipping" not in dict(changed.net_.callbacks_)
 
 
-@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
-def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(how, three_classes):
+@pytest.mark.parametrize(
+    "param, value",
+    [("hidden_size", 32), ("dt", 0.5), ("learn_dt", False), ("window", 2),
+     ("bidirectional", False), ("readout", "last")],
+)
+def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(
+    param, value, three_classes
+):
     X, y = three_classes()
     clf = NoisyRNNClassifier(**{**SMALL, "max_iter": 2, "warm_start": True}).fit(X, y)
     before = _weights(clf)
-    clf.set_params(hidden_size=32)
-    with pytest.raises(ValueError, match=r"hidden_size changed .*hidden_size=16.*fit anew"):
-        clf.fit(X, y) if how == "warm_start" else clf.partial_fit(X, y)
+    was = clf.get_params()[param]
+    clf.set_params(**{param: value})
+    for call in (clf.fit, clf.partial_fit):
+        with pytest.raises(ValueError, match=rf"{param} changed .*{param}={was!r}.*fit anew"):
+            call(X, y)
     assert all((clf.module_.state_dict()[k] == v).all() for k, v in before.items())
     assert clf.n_iter_ == 2
-    clf.set_params(hidden_size=16)  # set back: training goes on
+    clf.set_params(**{param: was})  # set back: training goes on
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 3
+    # warm_start=False fits anew with the new value.
+    clf.set_params(**{param: value, "warm_start": False}).fit(X, y)
+    assert clf._module_kwargs[param] == value and clf.n_iter_ == 2
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize(
+    "fitted, now",
+    [
+        # parameters read from JSON or YAML are lists: equal numbers are the same value
+        (dict(dt=(0.1, 1.0)), dict(dt=[0.1, 1.0])),
+        (dict(dt=[0.1, 1.0]), dict(dt=(0.1, np.float32(1.0)))),
+        # the window that "auto" chose, given as a number, is the same window
+        (dict(window="auto"), dict(window=3)),
+    ],
+)
+def test_the_same_value_spelled_otherwise_is_no_change(how, fitted, now):
+    X = np.random.RandomState(0).normal(size=(30, 300))  # "auto": windows of 3
+    y = np.arange(30) % 2
+    clf = NoisyRNNClassifier(**TINY, warm_start=True, **fitted).fit(X, y)
+    assert clf.window_ == 3
+    clf.set_params(**now)
     clf.fit(X, y) if how == "warm_start" else clf.partial_fit(X, y)
-    # warm_start=False fits anew with the new size.
-    clf.set_params(hidden_size=32, warm_start=False).fit(X, y)
-    assert clf.module_.hidden_size == 32
+    assert clf.n_iter_ == (4 if how == "warm_start" else 3)
+    # Another value is still refused.
+    clf.set_params(**{key: (0.1, 2.0) if key == "dt" else 2 for key in now})
+    with pytest.raises(ValueError, match=f"{next(iter(now))} changed"):
+        clf.fit(X, y)
 
 
 def test_partial_fit_needs_every_class_up_front(three_classes):

@@ -100,9 +100,10 @@ def test_grid_search_on_dask_matches_local_run(client):
         {"noise_type": ["none", "additive", "multiplicative"], "noise_level": [0.05, 0.5]},
         cv=2, n_jobs=-1,
     )
-    # A fresh (unfitted) search for each run: a fitted one would travel to the
-    # workers with its refitted model, whose unpickling there uses torch's global
-    # generator while a fit runs in the task thread. The local reference runs in this
+    # Each run fits a clone of the unfitted search, so both start from the same
+    # estimator. (Unpickling a fitted model on a worker would not disturb a fit there
+    # either: it draws nothing from torch's global generator, see
+    # test_loading_draws_nothing_from_torchs_generator.) The local reference runs in this
     # process under joblib's default backend, with the workers' torch threads
     # (loky's process start-up alone would double this test's time).
     threads = torch.get_num_threads()

@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
@@ -176,13 +181,28 @@ def test_pipeline_cross_val_and_grid_search_over_noise():
     pipe = make_pipeline(FunctionTransformer(), NoisyRNNClassifier(**SMALL))
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.mean() > 0.7
+    # The identity step changes nothing: the estimator alone scores the same on each fold.
+    np.testing.assert_array_equal(cross_val_score(NoisyRNNClassifier(**SMALL), X, y, cv=3),
+                                  scores)
     grid = GridSearchCV(
         NoisyRNNClassifier(**SMALL),
         {"noise_type": ["none", "additive", "mixed"], "noise_level": [0.05, 0.2]},
         cv=2,
     ).fit(X, y)
-    assert len(grid.cv_results_["params"]) == 6
-    assert grid.best_params_["noise_type"] in ("none", "additive", "mixed")
+    results = grid.cv_results_
+    # Each fold's score is that of the model fitted on the other fold (mixed noise, 0.2).
+    assert results["params"][5] == {"noise_level": 0.2, "noise_type": "mixed"}
+    for k, (train, test) in enumerate(StratifiedKFold(2).split(X, y)):
+        model = NoisyRNNClassifier(**SMALL, **results["params"][5]).fit(X[train], y[train])
+        assert results[f"split{k}_test_score"][5] == model.score(X[test], y[test])
+    # Without noise the level is ignored: both levels score alike on every fold.
+    quiet = [i for i, p in enumerate(results["params"]) if p["noise_type"] == "none"]
+    assert len(quiet) == 2
+    for k in range(2):
+        assert len({results[f"split{k}_test_score"][i] for i in quiet}) == 1
+    # The refit model is a fit with the best parameters on all the data.
+    best = NoisyRNNClassifier(**SMALL, **grid.best_params_).fit(X, y)
+    np.testing.assert_array_equal(grid.predict_proba(X), best.predict_proba(X))
     assert grid.score(X, y) > 0.7
 
 
@@ -328,6 +348,25 @@ def test_window_auto_targets_a_recurrence_length():
     assert clf.window_ == 4 and clf.module_.encoder.in_features == 4
 
 
+def test_window_and_dt_auto_follow_the_lengths_not_the_padding():
+    """One 1,300-step row among 10-step rows made every short row one step of windows of 11."""
+    rng = np.random.RandomState(0)
+    rows = [rng.normal(size=10) for _ in range(19)] + [rng.normal(size=1300)]
+    y = np.arange(20) % 2
+    params = dict(hidden_size=4, max_iter=1, learn_dt=False, random_state=0)
+    clf = NoisyRNNClassifier(**params).fit(pad_sequences(rows), y)
+    # The median length, 10: one observation per step, and a step of 1 (S = 10 <= 64).
+    assert clf.window_ == 1 and clf.module_.encoder.in_features == 1
+    np.testing.assert_array_equal(clf.module_.step_size().detach().numpy(), 1.0)
+    # The same as the short rows alone, NaN-padded to any length or not.
+    short = NoisyRNNClassifier(**params).fit(pad_sequences(rows[:19]), y[:19])
+    assert short._module_kwargs["window"] == clf._module_kwargs["window"] == 1
+    assert short._module_kwargs["dt"] == clf._module_kwargs["dt"] == 1.0
+    # Most rows long: their median decides (ceil(1300 / 128) = 11).
+    long = NoisyRNNClassifier(**params).fit(pad_sequences(rows[:5] + rows[-1:] * 15), y)
+    assert long.window_ == 11
+
+
 def test_dt_auto_spreads_the_steps_over_a_long_recurrence():
     from sknrnn._base import auto_budget
 
@@ -363,17 +402,6 @@ def test_one_way_or_both_ways_learn_a_shape_late_in_a_long_series(bidirectional)
                              random_state=0).fit(X[:80], y[:80])
     assert clf.window_ == 3
     assert clf.score(X[80:], y[80:]) >= 0.9
-
-
-@pytest.mark.parametrize(
-    "param, value", [("window", 2), ("bidirectional", False), ("readout", "last")]
-)
-def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(param, value):
-    X, y = _toy_classification(n=40, T=12)
-    clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, warm_start=True, window=1).fit(X, y)
-    clf.set_params(**{param: value})
-    with pytest.raises(ValueError, match=f"{param} changed since"):
-        clf.fit(X, y)
 
 
 def test_grid_search_over_window_and_bidirectional():
@@ -463,8 +491,17 @@ def test_grid_search_over_numpy_integer_grids():
         {"batch_size": np.arange(4, 12, 4), "hidden_size": np.arange(4, 7, 2)},
         cv=2, error_score="raise",
     ).fit(X, y)
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-    assert search.best_estimator_.net_.batch_size in (4, 8)
+    plain = GridSearchCV(
+        NoisyRNNClassifier(hidden_size=4, max_iter=2, random_state=0),
+        {"batch_size": [4, 8], "hidden_size": [4, 6]}, cv=2,
+    ).fit(X, y)
+    # numpy integers search as Python ints do: the same scores and the same best model.
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"],
+                                  plain.cv_results_["mean_test_score"])
+    best = search.best_estimator_
+    assert best.net_.batch_size == search.best_params_["batch_size"]
+    assert best.module_.hidden_size == search.best_params_["hidden_size"]
+    np.testing.assert_array_equal(best.predict_proba(X), plain.predict_proba(X))
 
 
 def test_numpy_integers_in_the_functions():
@@ -473,11 +510,18 @@ def test_numpy_integers_in_the_functions():
     X, y = _toy_classification(n=20, T=6)
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, random_state=0).fit(X, y)
     seven = np.int64(7)
-    assert pad_sequences([[1.0, 2.0]], length=seven).shape == (1, 7)
-    assert from_wide(np.ones((2, 6)), np.int64(2)).shape == (2, 3, 2)
-    assert lyapunov_exponent(clf, X, batch_size=seven).shape == (20,)
-    assert pgd(clf, X, y, 0.1, n_steps=np.int64(2), random_state=0).shape == X.shape
-    assert 0 <= robustness_score(clf, X, y, n_repeats=np.int64(2), random_state=0) <= 1
+    # Each gives what the same Python int gives.
+    np.testing.assert_array_equal(pad_sequences([[1.0, 2.0]], length=seven),
+                                  [[1.0, 2.0] + [np.nan] * 5])
+    wide = np.arange(12.0).reshape(2, 6)
+    np.testing.assert_array_equal(from_wide(wide, np.int64(2)), from_wide(wide, 2))
+    assert from_wide(wide, np.int64(2)).shape == (2, 3, 2)
+    np.testing.assert_array_equal(lyapunov_exponent(clf, X, batch_size=seven),
+                                  lyapunov_exponent(clf, X, batch_size=7))
+    np.testing.assert_array_equal(pgd(clf, X, y, 0.1, n_steps=np.int64(2), random_state=0),
+                                  pgd(clf, X, y, 0.1, n_steps=2, random_state=0))
+    assert (robustness_score(clf, X, y, n_repeats=np.int64(2), random_state=0)
+            == robustness_score(clf, X, y, n_repeats=2, random_state=0))
 
 
 # -- noise_level ------------------------------------------------------------------
@@ -507,8 +551,10 @@ def test_convergence_warning_only_when_a_constant_rate_is_cut_short(toy):
 
     X, y = toy
     constant = NoisyRNNClassifier(**{**TINY, "max_iter": 3}, lr_schedule="constant")
-    with pytest.warns(ConvergenceWarning, match="ran all 3 epochs .* still improving"):
+    with pytest.warns(ConvergenceWarning, match="ran all 3 epochs .* still improving") as w:
         constant.fit(X, y)
+    assert f"its lowest, {constant.loss_curve_[-1]:.4g}, in the last epoch" in str(w[0].message)
+    assert constant.loss_curve_[-1] == min(constant.loss_curve_)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         # the cosine schedule ends where the fit planned it; partial_fit plans nothing
@@ -518,9 +564,53 @@ def test_convergence_warning_only_when_a_constant_rate_is_cut_short(toy):
         NoisyRNNClassifier(**{**TINY, "max_iter": 3}, lr_schedule="constant", tol=1e6).fit(X, y)
 
 
+def test_convergence_warning_under_early_stopping_says_what_the_validation_loss_did(toy):
+    """It claimed "the validation loss was still improving" when it got worse (0.778,
+    0.339, 0.867): it says where its lowest was and what the last was."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = toy
+    clf = NoisyRNNClassifier(hidden_size=4, max_iter=3, random_state=3, early_stopping=True,
+                             lr_schedule="constant", learning_rate_init=0.05,
+                             validation_fraction=0.25)
+    with pytest.warns(ConvergenceWarning, match="ran all 3 epochs") as w:
+        clf.fit(X, y)
+    valid = list(clf.net_.history[:, "valid_loss"])
+    assert valid[-1] > valid[1] < valid[0]  # lowest in epoch 2, worse in the last
+    message = str(w[0].message)
+    assert "improving" not in message
+    assert (f"validation loss had not settled (its lowest, {valid[1]:.4g}, in epoch 2 of 3; "
+            f"{valid[2]:.4g} in the last); early stopping ends a fit only after "
+            "n_iter_no_change=10 epochs") in message
+
+
 def test_best_loss_is_the_lowest_training_loss_without_early_stopping(toy):
     X, y = toy
     clf = NoisyRNNClassifier(**{**TINY, "max_iter": 4}).fit(X, y)
     assert clf.best_loss_ == min(clf.loss_curve_)
     stopped = NoisyRNNClassifier(**TINY, early_stopping=True, validation_fraction=0.25).fit(X, y)
     assert stopped.best_loss_ is None  # as the MLP: early stopping keeps the best validation loss
+
+
+def test_best_loss_after_partial_fit_on_an_early_stopped_model(toy):
+    """partial_fit holds no validation set out, yet best_loss_ stayed None after it."""
+    X, y = toy
+    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 3}, early_stopping=True).fit(X, y)
+    assert clf.best_loss_ is None
+    clf.partial_fit(X, y)
+    assert "valid_loss" not in clf.net_.history[-1]
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    clf.set_params(warm_start=True).fit(X, y)  # early stopping again: None again
+    assert clf.best_loss_ is None
+
+
+@pytest.mark.parametrize("Estimator", [NoisyRNNClassifier, NoisyRNNRegressor])
+def test_every_fitted_attribute_is_documented(toy, Estimator):
+    """best_loss_ was set by every fit but missing from the Attributes section."""
+    X, y = toy
+    model = Estimator(**TINY).fit(X, y)
+    section = Estimator.__doc__.split("Attributes\n    ----------\n")[1].split("See Also")[0]
+    attributes = "\n" + section
+    fitted = [name for name in vars(model) if name.endswith("_") and not name.startswith("_")]
+    assert "best_loss_" in fitted
+    assert [name for name in fitted if f"\n    {name} : " not in attributes] == []

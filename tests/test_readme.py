@@ -13,3 +13,13 @@ def test_readme_python_blocks_run(capsys):
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)
     assert "noisyrnnclassifier__noise_type" in capsys.readouterr().out
+
+
+def test_the_package_says_the_version_of_its_metadata():
+    """The package said 0.3.0 while README, benchmarks and _compat.py described 0.4."""
+    import tomllib
+
+    import sknrnn
+
+    pyproject = tomllib.loads((README.parent / "pyproject.toml").read_text())
+    assert sknrnn.__version__ == pyproject["project"]["version"] == "0.4.0"

@@ -177,8 +177,15 @@ def test_scorer_in_grid_search(data):
     est = LogisticRegression().fit(X, y)
     assert scorer(est, X, y) == robustness_score(est, X, y, level=1.0, n_repeats=2, random_state=0)
     search = GridSearchCV(LogisticRegression(), {"C": [1e-4, 1.0]}, scoring=scorer, cv=3).fit(X, y)
-    assert search.cv_results_["mean_test_score"].shape == (2,)
-    assert np.all(search.cv_results_["mean_test_score"] <= 1.0)
+    # Each fold's score is the robustness score of the model fitted on the other folds.
+    for i, C in enumerate([1e-4, 1.0]):
+        for k, (train, test) in enumerate(StratifiedKFold(3).split(X, y)):
+            model = LogisticRegression(C=C).fit(X[train], y[train])
+            assert search.cv_results_[f"split{k}_test_score"][i] == robustness_score(
+                model, X[test], y[test], level=1.0, n_repeats=2, random_state=0
+            )
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[0] != scores[1] and search.best_index_ == np.argmax(scores)
 
 
 def test_scorer_selects_nrnn_noise(data):

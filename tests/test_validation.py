@@ -63,6 +63,16 @@ FIT_CASES = [
      "too few for a validation set"),
     ("validation fraction of one", {"validation_fraction": 1.0}, X_OK, Y_OK, ValueError,
      "validation_fraction"),
+    # Below float32's smallest normal number: with noise the fit died blaming the learning
+    # rate; with learn_dt=False every prediction was the same (dt 0.0 in float32).
+    ("dt below float32", {"dt": 1e-50}, X_OK, Y_OK, ValueError,
+     r"dt=1e-50 is below 1.2e-38, .*float32.*at least"),
+    ("dt below float32, fixed", {"dt": 1e-46, "learn_dt": False}, X_OK, Y_OK, ValueError,
+     r"dt=1e-46 is below"),
+    ("dt range below float32", {"dt": (1e-50, 1.0)}, X_OK, Y_OK, ValueError,
+     r"dt=\(1e-50, 1.0\) is below"),
+    ("input_clip below float32", {"input_clip": 1e-46}, X_OK, Y_OK, ValueError,
+     r"input_clip=1e-46 is below 1.2e-38, .*float32.*None"),
 ]
 
 
@@ -119,25 +129,52 @@ def test_pad_sequences_errors_and_layout():
 
 
 def test_diverging_training_stops_with_a_clear_error():
+    reg = NoisyRNNRegressor(
+        hidden_size=8, max_iter=20, learning_rate_init=1e12, clip_grad_norm=None,
+        lr_schedule="constant", random_state=0,
+    )
     with pytest.raises(FloatingPointError, match="learning_rate_init") as excinfo:
-        NoisyRNNRegressor(
-            hidden_size=8, max_iter=20, learning_rate_init=1e12, clip_grad_norm=None,
-            lr_schedule="constant", random_state=0,
-        ).fit(X_OK * 1e3, RNG.normal(size=24))
+        reg.fit(X_OK * 1e3, RNG.normal(size=24))
     assert "diverged" in str(excinfo.value)
+    # The first epoch diverged: no epoch ran to its end, and the record says so.
+    assert (reg.n_iter_, reg.loss_curve_, reg.best_loss_, len(reg.net_.history)) == (0, [], None, 0)
 
 
-def test_keyboard_interrupt_keeps_the_last_completed_epoch(monkeypatch):
-    """Ctrl-C during fit leaves a usable model, trained up to the last full epoch."""
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_keyboard_interrupt_warns_and_keeps_the_last_completed_epoch(monkeypatch, how):
+    """Ctrl-C during fit returned quietly after 2 of 10 epochs (n_iter_ 3, with 2 losses):
+    it warns, records it, and leaves a usable model trained up to the last full epoch."""
 
-    def interrupt_in_epoch_3(self, net, **kwargs):
-        if len(net.history) == 3:
+    def interrupt_in_epoch_3(self, net, training=False, **kwargs):
+        if len(net.history) == 3 and training:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(_net._StopOnNonFiniteLoss, "on_epoch_begin", interrupt_in_epoch_3, raising=False)
-    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 10}).fit(X_OK, Y_OK)
-    assert clf.n_iter_ == 3
-    assert clf.predict(X_OK).shape == (24,)
+    monkeypatch.setattr(_net._StopOnNonFiniteLoss, "on_batch_begin", interrupt_in_epoch_3,
+                        raising=False)
+    clf = NoisyRNNClassifier(**{**TINY, "max_iter": 10})
+    if how == "partial_fit":
+        clf.partial_fit(X_OK, Y_OK).partial_fit(X_OK, Y_OK)
+    with pytest.warns(UserWarning, match=r"interrupted \(KeyboardInterrupt\) after "
+                                         rf"{2 if how == 'fit' else 0} of the "
+                                         rf"{10 if how == 'fit' else 1} epochs"):
+        getattr(clf, how)(X_OK, Y_OK)
+    assert clf.n_iter_ == len(clf.loss_curve_) == len(clf.net_.history) == 2
+    assert clf.net_.history[-1, "interrupted"] is True
+    assert "interrupted" not in clf.net_.history[0]
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert np.isin(clf.predict(X_OK), [0, 1]).all()
+
+
+def test_a_diverged_warm_start_fit_keeps_its_record_consistent():
+    """After a diverged warm-start fit n_iter_, loss_curve_ and net_.history had 2, 2 and 3
+    entries: the epoch that diverged left a row of the history without a loss."""
+    clf = NoisyRNNClassifier(**TINY, warm_start=True).fit(X_OK, Y_OK)
+    first = list(clf.loss_curve_)
+    clf.set_params(learning_rate_init=1e30, clip_grad_norm=None)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        clf.fit(X_OK, Y_OK)
+    assert clf.n_iter_ == len(clf.loss_curve_) == len(clf.net_.history) == 2
+    assert clf.loss_curve_ == first
 
 
 def test_predict_streams_in_batches_and_chunks_agree(fitted, monkeypatch):
@@ -308,6 +345,33 @@ def test_cuda_without_cuda_warns_and_trains_on_the_cpu(monkeypatch):
         NoisyRNNClassifier(**TINY, device="auto").fit(X_OK, Y_OK)
         import pickle
 
+        pickle.loads(pickle.dumps(clf)).predict(X_OK)  # loading and predicting: no warning
+
+
+@pytest.mark.parametrize(
+    "device, name, check",
+    [("mps", "MPS", "torch.backends.mps"), ("xpu", "XPU", "torch.xpu"),
+     ("xpu:1", "XPU", "torch.xpu")],
+)
+def test_an_unavailable_accelerator_warns_and_trains_on_the_cpu(monkeypatch, device, name, check):
+    """device="mps" or "xpu" passed validation and crashed inside torch (NotImplementedError,
+    AssertionError) on a machine without one: it is treated as "cuda" without CUDA is."""
+    import pickle
+    import warnings
+
+    import torch
+
+    backend = torch.backends.mps if name == "MPS" else torch.xpu
+    monkeypatch.setattr(backend, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match=rf"device={device!r}, but {name} is not available "
+                                         rf"here \({check}.is_available\(\) is False\): "
+                                         "training on the CPU"):
+        clf = NoisyRNNClassifier(**TINY, device=device).fit(X_OK, Y_OK)
+    assert next(clf.module_.parameters()).device.type == "cpu"
+    expected = NoisyRNNClassifier(**TINY, device="cpu").fit(X_OK, Y_OK)
+    np.testing.assert_array_equal(clf.predict_proba(X_OK), expected.predict_proba(X_OK))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         pickle.loads(pickle.dumps(clf)).predict(X_OK)  # loading and predicting: no warning
 
 

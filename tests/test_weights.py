@@ -103,6 +103,9 @@ def test_score_takes_sample_weight():
         ({"class_weight": {0: 1, 1: np.inf}}, {}, r"class_weight .*finite.*\{1: inf\}"),
         ({"class_weight": {0: 0, 1: 0.0}}, {}, r"class_weight gives every class weight 0"),
         ({"class_weight": {0: "heavy"}}, {}, r"class_weight .*finite.*'heavy'"),
+        # a key that is no class (a typo, a label of other data) was silently ignored
+        ({"class_weight": {0: 1.0, 5: 2.0}}, {}, r"class_weight has keys \[5\] that are not classes"),
+        ({"class_weight": {0: 1.0, 1: 1.0, 2: 1.0, "2": 9.0}}, {}, r"keys \['2'\]"),
     ],
 )
 def test_bad_weights_raise_clear_errors(kwargs, fit_kwargs, match):
