@@ -186,20 +186,24 @@ def _sub_seed(seed, *stream):
 _INIT, _NOISE = 0, 1
 
 
-_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
-# The accelerators: (name, the check of torch that says it is here, how to get it).
+# The accelerators: their name, the torch module whose is_available() says one is
+# here, and how to get one.
 _ACCELERATORS = {
-    "cuda": ("CUDA", "torch.cuda.is_available()", "install a CUDA build of torch"),
-    "mps": ("MPS", "torch.backends.mps.is_available()", "run on a Mac with Apple silicon"),
-    "xpu": ("XPU", "torch.xpu.is_available()", "install an XPU build of torch"),
+    "cuda": ("CUDA", "cuda", "install a CUDA build of torch"),
+    "mps": ("MPS", "backends.mps", "run on a Mac with Apple silicon"),
+    "xpu": ("XPU", "xpu", "install an XPU build of torch"),
 }
+_DEVICE_TYPES = ("cpu", *_ACCELERATORS)
 
 
 def _available(kind):
     """Whether torch can put weights on a device of type ``kind`` on this machine."""
-    backend = {"cuda": torch.cuda, "mps": getattr(torch.backends, "mps", None),
-               "xpu": getattr(torch, "xpu", None)}.get(kind)
-    return kind == "cpu" or (backend is not None and backend.is_available())
+    if kind == "cpu":
+        return True
+    backend = torch
+    for part in _ACCELERATORS[kind][1].split("."):
+        backend = getattr(backend, part, None)
+    return backend is not None and backend.is_available()
 
 
 def resolve_device(device, *, warn=False):
@@ -223,9 +227,10 @@ def resolve_device(device, *, warn=False):
     if _available(kind):
         return device
     if warn:
-        name, check, how = _ACCELERATORS[kind]
+        name, backend, how = _ACCELERATORS[kind]
         warnings.warn(
-            f"device={device!r}, but {name} is not available here ({check} is False): "
+            f"device={device!r}, but {name} is not available here "
+            f"(torch.{backend}.is_available() is False): "
             "training on the CPU. Pass device='cpu' or 'auto' to train on the CPU without "
             f"this warning, or {how} to train on the GPU.",
             UserWarning,
