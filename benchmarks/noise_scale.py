@@ -74,27 +74,29 @@ def main():
     from sknrnn import NoisyRNNClassifier
 
     Xtr, ytr, Xte, yte = load(a.dataset)
-    p_models = [("defaults", json.loads(a.extra))] if not a.only_none else []
-    for label, params in p_models + [("none", {"noise_type": "none"})]:
+    models = [] if a.only_none else [("defaults", json.loads(a.extra))]
+    for label, params in models + [("none", {"noise_type": "none"})]:
         est = NoisyRNNClassifier(random_state=a.seed, **params).fit(Xtr, ytr)
         print(f"## {a.dataset} {label} {params}: test {est.score(Xte, yte):.3f} "
               f"train {est.score(Xtr, ytr):.3f} epochs {est.n_iter_}")
         curve = est.loss_curve_
-        print("loss curve (every tenth):", [round(v, 3) for v in curve[:: max(1, len(curve) // 10)]])
+        print("loss curve (every tenth):",
+              [round(float(v), 3) for v in curve[:: max(1, len(curve) // 10)]])
         if label == "defaults":
-            for r in state_noise(est, Xtr):
-                print(json.dumps({k: (round(v, 3) if isinstance(v, float) else
-                                      [round(x, 4) for x in v]) for k, v in r.items()}))
-        # The same model's state under the defaults' noise (what the noise would do to it).
-        if label == "none":
-            m = est.net_.module_
-            for levels in ((0.2, 0.2), (0.2, 0.0), (0.0, 0.2), (0.1, 0.1)):
-                m.noise_additive, m.noise_multiplicative = levels
-                for r in state_noise(est, Xtr):
-                    print(f"none-model, noise {levels}:", json.dumps(
-                        {k: (round(v, 3) if isinstance(v, float) else [round(x, 4) for x in v])
-                         for k, v in r.items()}))
+            _show(state_noise(est, Xtr))
+            continue
+        # The noiseless model's state under several levels (what the noise would do to it).
+        m = est.net_.module_  # the forward reader, which state_noise reads
+        for levels in ((0.2, 0.2), (0.2, 0.0), (0.0, 0.2), (0.1, 0.1)):
+            m.noise_additive, m.noise_multiplicative = levels
+            _show(state_noise(est, Xtr), f"none-model, noise {levels}: ")
 
+
+def _show(rows, prefix=""):
+    """Print each group's row of ``state_noise`` as a JSON line, rounded."""
+    for r in rows:
+        print(prefix + json.dumps({k: round(v, 3) if isinstance(v, float) else
+                                   [round(x, 4) for x in v] for k, v in r.items()}))
 
 if __name__ == "__main__":
     main()
