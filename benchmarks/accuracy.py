@@ -462,6 +462,9 @@ def main(argv=None):
                         help="only print the tables of these logs")
     parser.add_argument("--skip-done", nargs="+", default=[], metavar="LOG",
                         help="skip the fits (dataset, model, seed) that these logs hold")
+    parser.add_argument("--only-seed", type=int, default=None, metavar="SEED",
+                        help="with --summarize: only the fits of this seed (to compare "
+                             "one-seed candidates with the same seed of the defaults)")
     parser.add_argument("--compare", nargs="+", default=None, metavar="MODEL",
                         help="with --summarize: per-set tables of these models beside the "
                              "defaults, noise_type='none' and the peers, with win/tie/loss counts")
@@ -475,6 +478,8 @@ def main(argv=None):
 
     if args.summarize:
         rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
+        if args.only_seed is not None:
+            rows = [r for r in rows if r["seed"] == args.only_seed]
         print(compare(rows, args.compare) if args.compare else summarize(rows))
         return
 
