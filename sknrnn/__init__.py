@@ -1,6 +1,7 @@
 """sknrnn: noisy recurrent neural networks (Lim et al., NeurIPS 2021) for scikit-learn."""
 
 from ._classes import NoisyRNNClassifier, NoisyRNNRegressor
+from ._sde import NoisyRNN
 from ._validation import pad_sequences
 from ._formats import from_channels_first, from_wide
 from . import diagnostics
@@ -19,6 +20,7 @@ __version__ = "0.4.0"
 __all__ = [
     "NoisyRNNClassifier",
     "NoisyRNNRegressor",
+    "NoisyRNN",
     "pad_sequences",
     "from_channels_first",
     "from_wide",

@@ -272,6 +272,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         "device": [str],
         "warm_start": ["boolean"],
         "callbacks": [list, None],
+        "module": [type, None],
     }
 
     def __init__(
@@ -306,6 +307,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         device="auto",
         warm_start=False,
         callbacks=None,
+        module=None,
     ):
         self.hidden_size = hidden_size
         self.noise_type = noise_type
@@ -336,6 +338,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.device = device
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.module = module
 
     # -- what the subclasses define -----------------------------------------
     # What y holds, for the error when it is missing ("pass ... of each sequence").
@@ -401,6 +404,17 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             **self._equation_arguments(),
         )
 
+    def _module_class(self):
+        """The class of the recursion's module: ``module``, or :class:`NoisyRNN` when None."""
+        if self.module is None:
+            return NoisyRNN
+        if not (isinstance(self.module, type) and issubclass(self.module, NoisyRNN)):
+            raise ValueError(
+                "module must be None (sknrnn.NoisyRNN) or a subclass of sknrnn.NoisyRNN "
+                f"(the class, not an instance); got {self.module!r}."
+            )
+        return self.module
+
     def _build_module(self, n_steps, n_channels, n_outputs, seed, device):
         # Plain settings from which the module is rebuilt when a saved model is loaded.
         self._module_kwargs = self._module_arguments(n_steps, n_channels, n_outputs)
@@ -408,7 +422,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # Built on the meta device (nothing drawn), then initialized from the
         # estimator's own generator: torch's global generator is never touched.
         with torch.device("meta"):
-            module = NoisyRNN(**self._module_kwargs)
+            module = self._module_class()(**self._module_kwargs)
         module = module.to_empty(device=device)
         module.reset_parameters(torch.Generator().manual_seed(_sub_seed(seed, _INIT)))
         return module
@@ -621,7 +635,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # weights): loading draws nothing from torch's random generator, so it cannot
         # disturb a fit running meanwhile in another thread.
         with torch.device("meta"):
-            module = NoisyRNN(**self._module_kwargs)
+            module = self._module_class()(**self._module_kwargs)
         module.load_state_dict(
             {k: torch.from_numpy(np.array(v)) for k, v in module_state.items()}, assign=True
         )

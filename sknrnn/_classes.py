@@ -195,6 +195,16 @@ _PARAMS_DOC = """
         scoring callbacks (``EpochScoring``) score class probabilities against
         y as indices into ``classes_`` (classifier), or predictions against y
         in its own units (regressor).
+
+    module : subclass of :class:`sknrnn.NoisyRNN` or None, default=None
+        The torch module of the recursion, as skorch's ``module=``: a class
+        built with the keyword arguments that ``NoisyRNN`` takes. None is
+        ``NoisyRNN`` itself. A subclass may override ``NoisyRNN``'s documented
+        hooks to try a variant of the model (see its docstring) while the
+        estimator keeps the data handling, the training loop and the
+        persistence; a saved model refers to the class by its import path, so
+        define it in an importable module. It shapes the weights: it cannot
+        change on a fitted model.
 """
 
 _ATTRS_DOC = """

@@ -24,12 +24,14 @@ def upgrade_saved_state(state, module_state):
     state.setdefault("readout", "last")
     # Before input_clip was a parameter, the module read the input as it is.
     state.setdefault("input_clip", None)
+    # Before module was a parameter, the module was always NoisyRNN.
+    state.setdefault("module", None)
     if module_state is None:
         return
     state.setdefault("window_", 1)
     for key, value in (
         ("window", 1), ("bidirectional", False), ("augment", 0.0), ("readout", "last"),
-        ("input_clip", None),
+        ("input_clip", None), ("module", None),
     ):
         state.get("_built_params", {}).setdefault(key, value)
     if "x_mean" in module_state:  # 0.1: the module standardized X itself

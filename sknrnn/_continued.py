@@ -12,7 +12,9 @@ from . import _net
 
 
 # Parameters that shape the weights: they cannot change on a fitted model.
-_FIXED_PARAMS = ("hidden_size", "dt", "learn_dt", "window", "bidirectional", "readout")
+_FIXED_PARAMS = (
+    "hidden_size", "dt", "learn_dt", "window", "bidirectional", "readout", "module",
+)
 # Parameters of the module's equations, changed in place on the fitted module.
 _MODULE_PARAMS = (
     "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",
