@@ -13,7 +13,6 @@ import math
 import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
-from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -21,14 +20,14 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _net
 from ._compat import upgrade_saved_state
 from ._continued import apply_params, changed_params, tracked_params
 from ._inference import deterministic_outputs, module_device
 from ._inputs import module_inputs
-from ._sde import NOISE_INCREMENTS, NOISE_TYPES, READOUTS, SOLVERS, NoisyRNN
+from ._params import ACCELERATORS, device_type, parameter_constraints
+from ._sde import NoisyRNN
 
 # The adaptive training budget (batch_size="auto", max_iter="auto"), chosen by
 # measurement on the development suite (benchmarks/accuracy.py): minibatches of
@@ -93,21 +92,6 @@ def _auto_window(window, n_steps):
     return int(window)
 
 
-# The smallest normal float32 number: the module computes in float32, where a step
-# or clip below it is 0 or has lost its precision.
-_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-
-
-def _check_float32(name, value, smallest, advice):
-    """Refuse a parameter whose ``smallest`` value is below float32's smallest normal number."""
-    if smallest < _FLOAT32_TINY:
-        raise ValueError(
-            f"{name}={value!r} is below {_FLOAT32_TINY:.2g}, the smallest normal float32 "
-            "number: the model computes in float32, where it is 0 or has lost its "
-            f"precision. Pass {name} of at least {_FLOAT32_TINY:.2g}{advice}."
-        )
-
-
 def _auto_dt(dt, n_steps):
     """The initial step (or range of steps) for a recurrence of ``n_steps`` steps."""
     if isinstance(dt, str):  # "auto"
@@ -115,17 +99,8 @@ def _auto_dt(dt, n_steps):
             return (1.0 / n_steps, 1.0)
         # A total integration time of about 64 time units, steps at most 1.
         return min(1.0, 64.0 / max(n_steps, 1))
-    if isinstance(dt, (tuple, list)):
-        if len(dt) != 2 or not all(
-            isinstance(v, Real) and math.isfinite(v) and v > 0 for v in dt
-        ) or dt[0] > dt[1]:
-            raise ValueError(
-                "dt must be 'auto', a positive float, or a (dt_min, dt_max) range of "
-                f"positive floats with dt_min <= dt_max; got {dt!r}."
-            )
-        _check_float32("dt", dt, dt[0], "")
+    if isinstance(dt, (tuple, list)):  # (the constraints of _params.py checked it)
         return (float(dt[0]), float(dt[1]))
-    _check_float32("dt", dt, dt, ' (or "auto")')
     return float(dt)
 
 
@@ -155,25 +130,20 @@ def training_budget(batch_size, max_iter, n_samples):
 def _noise_pair(noise_type, level):
     """``(additive, multiplicative)`` levels as ``noise_level`` (``level``) gives them.
 
-    :func:`sknrnn._sde.noise_levels`, called by the module, decides which of
-    them ``noise_type`` uses (and checks their values): here only the rule
-    of the estimators, a pair only with ``noise_type="mixed"``.
+    The rule of the estimators, which accept a pair only with
+    ``noise_type="mixed"`` (or ``"none"``, whose levels a grid may pair with
+    anything). :func:`sknrnn._sde.noise_levels`, called by the module, decides
+    which of them ``noise_type`` uses: ``"none"`` none.
     """
-    if noise_type != "none" and isinstance(level, (tuple, list)):
-        if noise_type != "mixed":
+    if isinstance(level, (tuple, list)):
+        if noise_type not in ("mixed", "none"):
             raise ValueError(
                 "noise_level may be an (additive, multiplicative) pair only with "
                 f"noise_type='mixed'; got noise_level={level!r} with "
                 f"noise_type={noise_type!r}. Pass a single float otherwise."
             )
-        if len(level) != 2:
-            raise ValueError(
-                "noise_level for noise_type='mixed' is a float (both levels) or an "
-                f"(additive, multiplicative) pair; got {len(level)} values {level!r}."
-            )
-    if noise_type == "none":
-        return 0.0, 0.0  # no noise, whatever the level (a grid may pair them)
-    return tuple(level) if isinstance(level, (tuple, list)) else (level, level)
+        return float(level[0]), float(level[1])
+    return float(level), float(level)
 
 
 def _sub_seed(seed, *stream):
@@ -186,22 +156,12 @@ def _sub_seed(seed, *stream):
 _INIT, _NOISE = 0, 1
 
 
-# The accelerators: their name, the torch module whose is_available() says one is
-# here, and how to get one.
-_ACCELERATORS = {
-    "cuda": ("CUDA", "cuda", "install a CUDA build of torch"),
-    "mps": ("MPS", "backends.mps", "run on a Mac with Apple silicon"),
-    "xpu": ("XPU", "xpu", "install an XPU build of torch"),
-}
-_DEVICE_TYPES = ("cpu", *_ACCELERATORS)
-
-
 def _available(kind):
     """Whether torch can put weights on a device of type ``kind`` on this machine."""
     if kind == "cpu":
         return True
     backend = torch
-    for part in _ACCELERATORS[kind][1].split("."):
+    for part in ACCELERATORS[kind][1].split("."):
         backend = getattr(backend, part, None)
     return backend is not None and backend.is_available()
 
@@ -215,19 +175,11 @@ def resolve_device(device, *, warn=False):
     """
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError, ValueError):
-        kind = None
-    if kind not in _DEVICE_TYPES:
-        raise ValueError(
-            f"device must be 'auto' or a torch device that holds weights, such as 'cpu', "
-            f"'cuda' or 'cuda:1' (lower case); got {device!r}."
-        )
+    kind = device_type(device)  # one of DEVICE_TYPES: the constraints of _params.py checked it
     if _available(kind):
         return device
     if warn:
-        name, backend, how = _ACCELERATORS[kind]
+        name, backend, how = ACCELERATORS[kind]
         warnings.warn(
             f"device={device!r}, but {name} is not available here "
             f"(torch.{backend}.is_available() is False): "
@@ -242,38 +194,8 @@ def resolve_device(device, *, warn=False):
 class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     """Base class for noisy RNN estimators. Use the classifier or the regressor."""
 
-    _parameter_constraints: dict = {
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "noise_type": [StrOptions(set(NOISE_TYPES))],
-        "noise_level": [Interval(Real, 0, None, closed="left"), tuple, list],
-        "noise_increment": [StrOptions(set(NOISE_INCREMENTS))],
-        "solver": [StrOptions(set(SOLVERS))],
-        "dt": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), tuple, list],
-        "window": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "bidirectional": ["boolean"],
-        "augment": [Interval(Real, 0, 0.5, closed="left")],
-        "input_clip": [Interval(Real, 0, None, closed="neither"), None],
-        "readout": [StrOptions(set(READOUTS))],
-        "learn_dt": ["boolean"],
-        "beta": [Interval(Real, 0, 1, closed="both")],
-        "gamma": [Interval(Real, 0, None, closed="left")],
-        "linear_weight": [Interval(Real, None, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"cosine", "constant"})],
-        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "device": [str],
-        "warm_start": ["boolean"],
-        "callbacks": [list, None],
-        "module": [type, None],
-    }
+    # The table of _params.py: each parameter's constraints, role, legacy value and docs.
+    _parameter_constraints: dict = parameter_constraints()
 
     def __init__(
         self,
@@ -372,9 +294,6 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
     def _equation_arguments(self):
         """The module's constants from the parameters: what a fitted module may change."""
         add, mult = _noise_pair(self.noise_type, self.noise_level)
-        if self.input_clip is not None:
-            _check_float32("input_clip", self.input_clip, self.input_clip,
-                           " (None reads the input unclipped)")
         return dict(
             noise_type=self.noise_type,
             noise_additive=add,
@@ -406,14 +325,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _module_class(self):
         """The class of the recursion's module: ``module``, or :class:`NoisyRNN` when None."""
-        if self.module is None:
-            return NoisyRNN
-        if not (isinstance(self.module, type) and issubclass(self.module, NoisyRNN)):
-            raise ValueError(
-                "module must be None (sknrnn.NoisyRNN) or a subclass of sknrnn.NoisyRNN "
-                f"(the class, not an instance); got {self.module!r}."
-            )
-        return self.module
+        return NoisyRNN if self.module is None else self.module
 
     def _build_module(self, n_steps, n_channels, n_outputs, seed, device):
         # Plain settings from which the module is rebuilt when a saved model is loaded.
@@ -514,7 +426,6 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         """
         with self._restored_on_error():
             equations = self._equation_arguments()
-            _net.check_callbacks(self.callbacks)
             device = resolve_device(self.device, warn=True)
             # Refuse what cannot change on a fitted model.
             changed = set() if reset else changed_params(self)

@@ -9,203 +9,15 @@ import inspect
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 from ._base import BaseNoisyRNN
+from ._params import parameter_constraints, parameter_docs
 from ._validation import mean_and_scale, unstandardize
 
-_PARAMS_DOC = """
-    hidden_size : int, default=64
-        Dimension of the hidden state.
-
-    noise_type : {"none", "additive", "multiplicative", "mixed"}, default="mixed"
-        Diffusion of the SDE: ``sigma(h) = s1`` (additive), ``s2 * h``
-        (multiplicative) or ``s1 + s2 * h`` (mixed), elementwise per hidden unit.
-        ``"none"`` is the deterministic Lipschitz RNN. Noise is injected in
-        training only; prediction is deterministic. The default, mixed noise of
-        level 0.2, was chosen on the six sets of 0.4's development suite
-        (``benchmarks/accuracy.py``) by accuracy under perturbed inputs at
-        matched clean accuracy; on the 27 sets of today's suite it keeps its
-        lead under perturbed inputs but costs clean accuracy on a few small
-        sets (``benchmarks/README.md``).
-
-    noise_level : float or (float, float), default=0.2
-        The level ``s1`` and/or ``s2``; for ``"mixed"`` a single float sets both
-        or a pair gives ``(s1, s2)``. Levels are those of the continuous-time SDE:
-        each step adds ``sqrt(dt) * sigma(h) * xi`` with ``xi`` of mean 0 and
-        variance 1 per unit (see ``noise_increment``), so the noise does not change
-        meaning when ``dt`` changes. Ignored when ``noise_type="none"``.
-
-    noise_increment : {"rademacher", "gaussian"}, default="rademacher"
-        Distribution of the draws ``xi`` of the noise increment:
-        ``"gaussian"``, ``xi ~ N(0, I)``, is Euler-Maruyama; ``"rademacher"``
-        draws -1 or +1 with equal probability, the same mean and covariance per
-        step: a weak order-1 scheme of the same SDE, which the training noise
-        (a regularizer whose effect goes through its covariance) cannot tell
-        apart, and several times cheaper to draw. Chosen as the default on the
-        development suite of ``benchmarks/accuracy.py``, where both give the
-        same accuracy, clean and perturbed (``benchmarks/README.md``).
-
-    solver : {"euler", "midpoint"}, default="euler"
-        Integrator: Euler-Maruyama, or the explicit midpoint rule for the drift
-        (two drift evaluations a step, the noise term unchanged).
-
-    dt : float, (float, float) or "auto", default="auto"
-        Initial integration step per hidden unit: a float gives every unit that
-        step; a ``(dt_min, dt_max)`` range spreads the units' steps geometrically
-        over it, so that some units integrate over the whole sequence and others
-        over a few steps (every step at least ``1.2e-38``, float32's smallest
-        normal number). ``"auto"``, for a recurrence of ``S`` steps
-        (``S = ceil(L / window_)``, ``L`` the median length of the sequences
-        given to fit, see ``window``): every unit at 1 up to 64 steps (the
-        recurrence spans the sequence at full resolution), the range
-        ``(1 / S, 1)`` beyond.
-
-    learn_dt : bool, default=True
-        Train the per-unit step (kept strictly positive by a softplus).
-
-    window : int or "auto", default="auto"
-        Observations read per step of the recurrence: each step reads a window
-        of ``window`` consecutive observations through a learned projection,
-        so a series of ``T`` steps is integrated in ``ceil(T / window)`` steps
-        (faster, and easier to train over long series). ``"auto"`` takes
-        ``ceil(L / 128)``, where ``L`` is the median length of the sequences
-        given to fit (their NaN end padding not counted, so one long sequence
-        among short ones leaves them at full resolution): one observation per
-        step up to 128 steps, windows beyond. The value used is ``window_``:
-        continued training takes ``"auto"`` and the number ``window_`` alike
-        (a fitted model keeps its window).
-
-    bidirectional : bool, default=True
-        Read each sequence both ways: a second SDE, with weights of its own,
-        reads the windows from the last to the first, and the decoder reads
-        both readers (twice the cost of one way; see ``readout``).
-
-    augment : float in [0, 0.5), default=0.0
-        Training-time augmentation of the input: each training sequence is
-        cropped by up to this fraction of its length at each end, scaled by
-        ``1 + augment * e`` and jittered by ``augment * z`` (``e``, ``z``
-        standard normal, in the units of the standardized input), freshly at
-        every epoch and never at prediction. 0 disables it.
-
-    input_clip : float >= 1.2e-38 or None, default=3.0
-        The model reads ``input_clip * tanh(x / input_clip)`` of the
-        standardized input ``x``, in training and at prediction: values within
-        one or two standard deviations pass almost unchanged (1 reads as 0.96),
-        an outlier (a sensor's spike, a reading stuck at its rail) reaches at
-        most ``input_clip``. Smooth, so gradient attacks still see the input.
-        None reads the input as it is.
-
-    readout : {"mean", "last", "max", "positions"}, default="mean"
-        What the decoder reads of each reader's states: ``"mean"`` the last
-        state and the mean of the states over the sequence's steps; ``"last"``
-        the last state alone; ``"max"`` the last state and the elementwise
-        maximum of the states; ``"positions"`` the last state and the states
-        at a quarter, half and three quarters of the sequence.
-
-    beta : float, default=0.75
-        Lipschitz parametrization of the hidden matrices, from symmetric (0) to
-        skew-symmetric (1).
-
-    gamma : float, default=0.001
-        Damping: shifts the spectrum of both hidden matrices left by ``gamma``.
-
-    linear_weight : float, default=1.0
-        Weight of the linear term ``A h`` in the drift (the paper's alpha).
-
-    max_iter : int or "auto", default="auto"
-        Number of epochs (an upper bound with ``early_stopping``). ``"auto"``
-        runs as many epochs as give about 2000 optimizer steps, between 10 and
-        1000 epochs: a small set trains to convergence (50 sequences in
-        batches of 8: 286 epochs) and a large one stops sooner (10,000
-        sequences in batches of 64: 13 epochs). Each call computes it from
-        its own data (a warm-start ``fit`` runs that many more epochs).
-
-    batch_size : int or "auto", default="auto"
-        Minibatch size, capped at the number of samples. ``"auto"`` takes
-        ``n_samples // 16`` sequences, between 8 and 64, from the data of
-        each training call (after the validation set is held out).
-
-    learning_rate_init : float, default=0.005
-        Learning rate of the Adam optimizer.
-
-    lr_schedule : {"cosine", "constant"}, default="cosine"
-        Learning-rate schedule of each ``fit``: ``"cosine"`` starts at
-        ``learning_rate_init`` and anneals to 0 over the epochs that the call
-        plans (``max_iter``, or the "auto" budget), its first epoch warming up
-        (batch ``k`` of ``b`` at ``k / b`` of the rate); ``"constant"`` trains at
-        ``learning_rate_init``. A warm-start ``fit`` runs a schedule of its own
-        in the same way, from the rate set now (Adam's moments are kept).
-        ``partial_fit`` trains at the constant ``learning_rate_init``.
-
-    clip_grad_norm : float or None, default=1.0
-        Clip the gradient norm to this value at every step; None disables.
-
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified for
-        classification), stop when the validation loss has not improved by
-        ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch.
-        Applies to every ``fit``, a warm-start one included (also when
-        ``partial_fit`` trained the model first); ``partial_fit`` never holds
-        out a validation set.
-
-    validation_fraction : float, default=0.1
-        Share of the training data held out when ``early_stopping=True``.
-
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
-
-    tol : float, default=1e-4
-        Smallest decrease of the validation loss that counts as an improvement.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialization, shuffling, the validation split and the noise,
-        each drawn from a generator of the estimator's own: torch's global
-        generators (CPU and CUDA) are neither used nor moved. The same value
-        gives the same model on the CPU.
-
-    verbose : int, default=0
-        0 is silent; 1 draws a progress bar over the epochs that each training
-        call plans, with the last training (and validation) loss (tqdm: a
-        widget in a notebook, on stderr in a terminal); 2 or more prints one
-        line per epoch (skorch's log table, on stdout), and the epoch at which
-        early stopping stops.
-
-    device : str, default="auto"
-        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``,
-        ``"xpu"``, ... ``"auto"`` uses CUDA when available. A CUDA, MPS or XPU
-        device on a machine without one trains on the CPU with a UserWarning
-        (pass ``"cpu"`` or ``"auto"`` to go without it), and a model trained on
-        a GPU loads and predicts on a CPU-only machine. The recurrence runs
-        step by step, so a fit is not faster on a GPU yet (1.2-1.8x slower
-        than the same machine's CPU where measured): ``"cpu"`` is the faster
-        choice for now.
-
-    warm_start : bool, default=False
-        When True, ``fit`` on a fitted model goes on from its weights instead
-        of starting anew: a new fit from the fitted weights, for ``max_iter``
-        more epochs, with its own learning-rate schedule (see
-        ``lr_schedule``) and, with ``early_stopping``, its own validation set.
-
-    callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``), or
-        ``(name, callback)`` pairs, added to the training loop. skorch's
-        scoring callbacks (``EpochScoring``) score class probabilities against
-        y as indices into ``classes_`` (classifier), or predictions against y
-        in its own units (regressor).
-
-    module : subclass of :class:`sknrnn.NoisyRNN` or None, default=None
-        The torch module of the recursion, as skorch's ``module=``: a class
-        built with the keyword arguments that ``NoisyRNN`` takes. None is
-        ``NoisyRNN`` itself. A subclass may override ``NoisyRNN``'s documented
-        hooks to try a variant of the model (see its docstring) while the
-        estimator keeps the data handling, the training loop and the
-        persistence; a saved model refers to the class by its import path, so
-        define it in an importable module. It shapes the weights: it cannot
-        change on a fitted model.
-"""
+# The parameters' docs come from the table of _params.py, as their constraints do.
+_PARAMS_DOC = parameter_docs()
 
 _ATTRS_DOC = """
     n_features_in_ : int
@@ -247,6 +59,7 @@ _ATTRS_DOC = """
 
 _FRAGMENTS = {
     "params": _PARAMS_DOC,
+    "classifier_params": parameter_docs("classifier"),
     "attrs": _ATTRS_DOC,
     "X_predict": """        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_channels)
             Sequences. 3D sequences may have any number of steps (NaN end
@@ -294,18 +107,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     Parameters
     ----------
 %(params)s
-    class_weight : dict, "balanced" or None, default=None
-        Weight of each class in the loss, multiplying ``sample_weight`` there
-        (the standardization of X stays weighted by ``sample_weight`` alone):
-        ``{label: weight}`` (finite and non-negative, not all 0; classes left
-        out weigh 1; a label that is not a class raises a ValueError),
-        ``"balanced"`` for ``n_samples / (n_classes * np.bincount(y))`` from
-        the y given to ``fit`` (a warm-start ``fit``
-        balances the classes present in its y; an absent class has no sequence
-        to weigh), or None for equal weights. ``partial_fit`` takes a dict or
-        None (compute balanced weights once with
-        ``sklearn.utils.class_weight.compute_class_weight`` and pass them).
-
+%(classifier_params)s
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -331,10 +133,7 @@ class NoisyRNNClassifier(ClassifierMixin, BaseNoisyRNN):
     )
 
     _TARGET_NAME = "the class label"
-    _parameter_constraints: dict = {
-        **BaseNoisyRNN._parameter_constraints,
-        "class_weight": [StrOptions({"balanced"}), dict, None],
-    }
+    _parameter_constraints: dict = parameter_constraints("classifier")
 
     # The parameters of BaseNoisyRNN.__init__ and class_weight. The signature below is
     # what scikit-learn (get_params, clone) and help() read: the keywords are spelled

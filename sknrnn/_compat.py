@@ -6,6 +6,8 @@ need to be loaded once by 0.4 or 0.5 and saved again.
 
 import numpy as np
 
+from ._params import LEGACY
+
 
 def upgrade_saved_state(state, module_state):
     """Fill in, in place, what an estimator saved by an older sknrnn lacks.
@@ -15,24 +17,15 @@ def upgrade_saved_state(state, module_state):
     for an unfitted estimator), changed in place too. Each default is what the
     older version did.
     """
-    state.setdefault("noise_increment", "gaussian")  # 0.1-0.2: before it was a parameter
-    # 0.1-0.3: one observation per step, read one way, no augmentation.
-    state.setdefault("window", 1)
-    state.setdefault("bidirectional", False)
-    state.setdefault("augment", 0.0)
-    # Before readout was a parameter, the decoder read the last state.
-    state.setdefault("readout", "last")
-    # Before input_clip was a parameter, the module read the input as it is.
-    state.setdefault("input_clip", None)
-    # Before module was a parameter, the module was always NoisyRNN.
-    state.setdefault("module", None)
+    # Each parameter added since 0.1 takes the value that says what the older
+    # versions did (_params.py's table: e.g. readout="last", the decoder read the last
+    # state; window=1, bidirectional=False, input_clip=None, module=None).
+    for key, value in LEGACY.items():
+        state.setdefault(key, value)
     if module_state is None:
         return
     state.setdefault("window_", 1)
-    for key, value in (
-        ("window", 1), ("bidirectional", False), ("augment", 0.0), ("readout", "last"),
-        ("input_clip", None), ("module", None),
-    ):
+    for key, value in LEGACY.items():
         state.get("_built_params", {}).setdefault(key, value)
     if "x_mean" in module_state:  # 0.1: the module standardized X itself
         state["_x_mean"] = np.asarray(module_state.pop("x_mean"), dtype=np.float64)

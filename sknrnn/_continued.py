@@ -9,32 +9,21 @@ from numbers import Real
 import numpy as np
 
 from . import _net
+from ._params import BY_NAME, CALL, FIXED, IN_LOOP, IN_MODULE, READING_PARAMS
 
 
-# Parameters that shape the weights: they cannot change on a fitted model.
-_FIXED_PARAMS = (
-    "hidden_size", "dt", "learn_dt", "window", "bidirectional", "readout", "module",
-)
-# Parameters of the module's equations, changed in place on the fitted module.
-_MODULE_PARAMS = (
-    "noise_type", "noise_level", "noise_increment", "solver", "beta", "gamma",
-    "linear_weight", "augment", "input_clip",
-)
-# Of those, the ones the module reads its input with (attributes, not its equations).
-_READING_PARAMS = ("augment", "input_clip")
-# Parameters of the training loop's callbacks, rebuilt when one of them changes.
-# (max_iter and batch_size need nothing rebuilt: every call plans its own budget.)
-_CALLBACK_PARAMS = (
-    "lr_schedule", "clip_grad_norm", "early_stopping", "validation_fraction",
-    "n_iter_no_change", "tol", "verbose", "callbacks",
-)
+# What changing a parameter does to a fitted model: the roles of _params.py's table.
+# FIXED shape the weights (they cannot change); IN_MODULE are changed in place on the
+# fitted module (READING_PARAMS of them are how it reads its input: attributes, not its
+# equations); IN_LOOP rebuild the training loop's callbacks. (max_iter and batch_size
+# need nothing rebuilt: every call plans its own budget.)
 
 
 def tracked_params(est):
     """The parameters whose change continued training applies (all but warm_start)."""
     return {
         key: value for key, value in est.get_params(deep=False).items()
-        if key != "warm_start"
+        if BY_NAME[key].role != CALL
     }
 
 
@@ -48,7 +37,7 @@ def changed_params(est):
         key for key in now
         if not _same(_resolved(est, key, now[key]), _resolved(est, key, built.get(key)))
     }
-    fixed = sorted(changed.intersection(_FIXED_PARAMS))
+    fixed = sorted(changed.intersection(FIXED))
     if fixed:
         was = ", ".join(f"{key}={built.get(key)!r}" for key in fixed)
         raise ValueError(
@@ -67,16 +56,16 @@ def apply_params(est, changed, equations, seed, split, partial, device):
     checked) by the caller; a warm-start fit (not ``partial``) holds out ``split``.
     """
     module = est.net_.module_
-    if changed.intersection(_MODULE_PARAMS):
-        module.configure(**{k: v for k, v in equations.items() if k not in _READING_PARAMS})
-        for key in _READING_PARAMS:
+    if changed.intersection(IN_MODULE):
+        module.configure(**{k: v for k, v in equations.items() if k not in READING_PARAMS})
+        for key in READING_PARAMS:
             setattr(module, key, equations[key])
         est._module_kwargs.update(equations)
     if "random_state" in changed:  # the shuffling and the noise streams
         est._seed = seed
     est._validation_held_out = _net.update_net(
         est, est.net_,
-        rebuild_callbacks=bool(changed.intersection(_CALLBACK_PARAMS)),
+        rebuild_callbacks=bool(changed.intersection(IN_LOOP)),
         seed=seed if "random_state" in changed else None,
         device=device if "device" in changed else None,
         split=split, partial=partial, epochs=est._schedule_epochs,

@@ -197,21 +197,6 @@ def _silent(*args, **kwargs):
     pass
 
 
-def check_callbacks(callbacks):
-    """Refuse a ``callbacks`` parameter that does not hold skorch callbacks."""
-    for item in callbacks or []:
-        callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
-        name_ok = not isinstance(item, tuple) or isinstance(item[0], str)
-        if not (name_ok and (isinstance(callback, Callback) or (
-            isinstance(callback, type) and issubclass(callback, Callback)
-        ))):
-            raise ValueError(
-                "callbacks must hold skorch callbacks (e.g. "
-                "skorch.callbacks.Checkpoint(...)) or (name, callback) pairs; got "
-                f"{item!r}. skorch's own logging is on with verbose=1."
-            )
-
-
 def _callbacks(est, epochs, *, held_out):
     """The callbacks of the training loop, from the estimator's parameters."""
     callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]

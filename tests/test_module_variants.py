@@ -44,9 +44,9 @@ def test_a_subclass_is_trained_saved_and_loaded(data):
 
 
 @pytest.mark.parametrize("bad, message", [
-    (dict, "module must be None .* a subclass of sknrnn.NoisyRNN .*got <class 'dict'>"),
-    (NoisyRNN(1, 4, 2), "'module' parameter .* must be an instance of 'type' or None"),
-    ("NoisyRNN", "'module' parameter .* must be an instance of 'type' or None"),
+    (dict, "'module' parameter .* a subclass of sknrnn.NoisyRNN .*Got <class 'dict'>"),
+    (NoisyRNN(1, 4, 2), "'module' parameter .* a subclass of sknrnn.NoisyRNN .*Got NoisyRNN"),
+    ("NoisyRNN", "'module' parameter .* a subclass of sknrnn.NoisyRNN .*Got 'NoisyRNN'"),
 ])
 def test_module_other_than_a_noisyrnn_class_is_refused(data, bad, message):
     X, y = data

@@ -38,7 +38,7 @@ def test_regressor_epoch_scoring_in_the_units_of_y(toy):
 
 def test_callbacks_must_be_skorch_callbacks(toy):
     X, y = toy
-    with pytest.raises(ValueError, match="callbacks must hold skorch callbacks .* 'print_log'"):
+    with pytest.raises(ValueError, match=r"'callbacks' parameter .* a list of skorch callbacks .*Got \['print_log'\]"):
         NoisyRNNClassifier(**TINY, callbacks=["print_log"]).fit(X, y)
 
 

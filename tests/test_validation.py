@@ -66,13 +66,14 @@ FIT_CASES = [
     # Below float32's smallest normal number: with noise the fit died blaming the learning
     # rate; with learn_dt=False every prediction was the same (dt 0.0 in float32).
     ("dt below float32", {"dt": 1e-50}, X_OK, Y_OK, ValueError,
-     r"dt=1e-50 is below 1.2e-38, .*float32.*at least"),
+     r"'dt' parameter .* at least 1.2e-38 \(float32's smallest normal number.*Got 1e-50"),
     ("dt below float32, fixed", {"dt": 1e-46, "learn_dt": False}, X_OK, Y_OK, ValueError,
-     r"dt=1e-46 is below"),
+     r"'dt' parameter .* at least 1.2e-38 .*Got 1e-46"),
     ("dt range below float32", {"dt": (1e-50, 1.0)}, X_OK, Y_OK, ValueError,
-     r"dt=\(1e-50, 1.0\) is below"),
+     r"'dt' parameter .* \(dt_min, dt_max\) pair of finite floats of at least 1.2e-38 .*"
+     r"Got \(1e-50, 1.0\)"),
     ("input_clip below float32", {"input_clip": 1e-46}, X_OK, Y_OK, ValueError,
-     r"input_clip=1e-46 is below 1.2e-38, .*float32.*None"),
+     r"'input_clip' parameter .* at least 1.2e-38 \(float32's .* or None. Got 1e-46"),
 ]
 
 
@@ -269,7 +270,7 @@ FAILED_CALLS = [
     ("hidden_size of a warm start", {"warm_start": True, "hidden_size": 6},
      lambda m: m.fit(X60, Y60), "hidden_size changed"),
     ("noise level of a warm start", {"warm_start": True, "noise_level": (0.1, -1.0)},
-     lambda m: m.fit(X60, Y60), "finite and >= 0"),
+     lambda m: m.fit(X60, Y60), r"'noise_level' parameter .* finite float >= 0 .*Got \(0.1, -1.0\)"),
 ]
 
 
@@ -379,7 +380,7 @@ def test_an_unavailable_accelerator_warns_and_trains_on_the_cpu(monkeypatch, dev
 @pytest.mark.parametrize("device", ["CPU", "garbage", "", "meta"])
 def test_device_is_checked(toy, device):
     X, y = toy
-    with pytest.raises(ValueError, match=f"device must be .* got {device!r}"):
+    with pytest.raises(ValueError, match=f"'device' parameter .* 'auto' or a torch device .*Got {device!r}"):
         NoisyRNNClassifier(**TINY, device=device).fit(X, y)
 
 
