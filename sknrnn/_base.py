@@ -1,12 +1,15 @@
 """The scikit-learn estimator shared by the classifier and the regressor.
 
-``BaseNoisyRNN`` holds the parameters and turns them into what the rest
-needs: the arguments of :class:`sknrnn._sde.NoisyRNN` (one translation, used by
-fit, warm start and load), the training budget (the ``_AUTO_*`` constants
-below), the random streams, X (and times) checked and standardized. It trains
-through ``_net.py`` (the only module that knows skorch; the net is a fitted
-attribute, so ``get_params`` shows only sknrnn's parameters), predicts through
-``_inference.py``, and saves as plain arrays (older saves: ``_compat.py``).
+``BaseNoisyRNN`` holds the parameters (their table: ``_params.py``) and turns
+them, with the data of each training call, into one plan (``_plan.FitPlan``:
+the arguments of :class:`sknrnn._sde.NoisyRNN`, the training budget of the
+``_AUTO_*`` constants below, the seed of the random streams, X (and times)
+checked and standardized, the loop's settings) from which it assigns its
+fitted attributes in one place. The modules below it receive values and
+return values. It trains through ``_net.py`` (the only module that knows
+skorch; the net is a fitted attribute, so ``get_params`` shows only sknrnn's
+parameters), predicts through ``_inference.py``, and saves as plain arrays
+(older saves: ``_compat.py``).
 """
 
 import math
@@ -19,15 +22,17 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _net
 from ._compat import upgrade_saved_state
 from ._continued import apply_params, changed_params, tracked_params
 from ._inference import deterministic_outputs, module_device
 from ._inputs import module_inputs
-from ._params import ACCELERATORS, device_type, parameter_constraints
+from ._params import ACCELERATORS, IN_MODULE, device_type, parameter_constraints
+from ._plan import FitPlan, LoopSettings, Standardization, frozen
 from ._sde import NoisyRNN
+from ._validation import check_sequences, is_three_d
 
 # The adaptive training budget (batch_size="auto", max_iter="auto"), chosen by
 # measurement on the development suite (benchmarks/accuracy.py): minibatches of
@@ -308,7 +313,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             input_clip=None if self.input_clip is None else float(self.input_clip),
         )
 
-    def _module_arguments(self, n_steps, n_channels, n_outputs):
+    def _module_arguments(self, n_steps, n_channels, n_outputs, equations):
         """All the arguments of :class:`NoisyRNN` for data of ``n_steps`` steps."""
         window = _auto_window(self.window, n_steps)
         return dict(
@@ -320,21 +325,19 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             window=window,
             bidirectional=bool(self.bidirectional),
             readout=self.readout,
-            **self._equation_arguments(),
+            **equations,
         )
 
     def _module_class(self):
         """The class of the recursion's module: ``module``, or :class:`NoisyRNN` when None."""
         return NoisyRNN if self.module is None else self.module
 
-    def _build_module(self, n_steps, n_channels, n_outputs, seed, device):
-        # Plain settings from which the module is rebuilt when a saved model is loaded.
-        self._module_kwargs = self._module_arguments(n_steps, n_channels, n_outputs)
-        self.window_ = self._module_kwargs["window"]
+    def _new_module(self, module_kwargs, seed, device):
+        """A module built from ``module_kwargs`` and initialized from the seed of the fit."""
         # Built on the meta device (nothing drawn), then initialized from the
         # estimator's own generator: torch's global generator is never touched.
         with torch.device("meta"):
-            module = self._module_class()(**self._module_kwargs)
+            module = self._module_class()(**module_kwargs)
         module = module.to_empty(device=device)
         module.reset_parameters(torch.Generator().manual_seed(_sub_seed(seed, _INIT)))
         return module
@@ -410,92 +413,181 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             partial=True, sample_weight=sample_weight, times=times,
         )
 
-    def _inputs(self, X, times, *, reset, sample_weight=None):
-        """X (and times) as the module reads them: see ``_inputs.module_inputs``."""
-        return module_inputs(self, X, times, reset=reset, sample_weight=sample_weight)
+    # -- X as the module reads it ------------------------------------------------
+    def _checked_sequences(self, X, *, reset):
+        """X checked (a 2D table against the columns of fit), as ``(X 3D float64, lengths)``."""
+        if not reset:
+            check_is_fitted(self)
+        three_d = is_three_d(X)
+        if reset or not three_d:
+            # A 2D table keeps the columns seen in fit (they are its features); 3D
+            # sequences may have any number of steps at prediction.
+            X = self._validated_table(X, reset=reset)
+        return check_sequences(
+            X, n_channels=None if reset else self.n_channels_in_, name=type(self).__name__
+        )
 
+    def _validated_table(self, X, *, reset):
+        """scikit-learn's ``validate_data`` (n_features_in_, feature_names_in_), NaN allowed."""
+        try:
+            return validate_data(
+                self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite=False,
+                allow_nd=True,
+            )
+        except ValueError as exc:
+            if str(exc).startswith("X has") and "features" in str(exc):
+                n = self.n_features_in_
+                raise ValueError(
+                    f"{exc} A 2D X is a table whose columns are the time steps, so it needs "
+                    f"the {n} columns seen in fit. Sequences of any length are read as 3D "
+                    "(n_samples, n_timesteps, n_channels): pass X[:, :, np.newaxis] for "
+                    "univariate ones, or pad shorter ones to the fitted length with "
+                    f"sknrnn.pad_sequences(sequences, length={n})."
+                ) from exc
+            raise
+
+    def _standardization(self):
+        """What fit learned of X, as the Standardization that ``module_inputs`` reads."""
+        return Standardization(self._x_mean, self._x_scale, getattr(self, "time_step_", None))
+
+    def _inputs(self, X, times=None):
+        """X (and times) as the fitted module reads them: see ``_inputs.module_inputs``."""
+        X, lengths = self._checked_sequences(X, reset=False)
+        inputs, _ = module_inputs(
+            X, lengths, times, standardization=self._standardization(),
+            name=type(self).__name__,
+        )
+        return inputs
+
+    # -- a training call: its plan, the attributes it assigns, the training ------
     def _fit(self, X, y, *, epochs, reset, classes=None, partial=False, sample_weight=None,
              times=None):
         """Train: fit (``reset``), a warm-start fit, or ``partial_fit`` (``partial``).
 
-        Everything the call needs (the checks of the parameters, X, y, the weights
-        and the times, the classes, the input statistics, the validation split and
-        the budget) is worked out before training starts, and the estimator's
-        attributes are put back as they were if any of it raises: a call that fails
-        before training leaves the fitted model exactly as it was.
+        Everything the call needs is worked out before training starts, into one
+        :class:`~sknrnn._plan.FitPlan` (``_plan``); the fitted attributes are then
+        assigned from it in one place (``_apply``). If anything before training
+        raises, the estimator's attributes are put back as they were (scikit-learn's
+        ``validate_data`` and the target encodings assign theirs while they check):
+        a call that fails before training leaves the fitted model exactly as it was.
         """
         with self._restored_on_error():
-            equations = self._equation_arguments()
-            device = resolve_device(self.device, warn=True)
-            # Refuse what cannot change on a fitted model.
-            changed = set() if reset else changed_params(self)
-            inputs = self._inputs(X, times, reset=reset, sample_weight=sample_weight)
-            n_samples = len(inputs["x"])
-            weights = inputs.pop("sample_weight", None)
-            self._check_y_given(y)
-            targets, n_outputs = self._prepare_targets(
-                y, reset=reset, classes=classes, sample_weight=weights
+            plan = self._plan(
+                X, y, epochs=epochs, reset=reset, classes=classes, partial=partial,
+                sample_weight=sample_weight, times=times,
             )
-            if len(targets) != n_samples:
-                raise ValueError(
-                    f"X has {n_samples} samples but y has {len(targets)}: give one target per "
-                    "sequence."
-                )
-            weights = np.ones(n_samples) if weights is None else weights
-            weights = self._loss_weights(weights, targets, reset=reset, partial=partial)
-            inputs["sample_weight"] = (weights / weights.mean()).astype(np.float32)  # only ratios
-            n_classes = n_outputs if hasattr(self, "classes_") else 0
-            seed = self._draw_seed() if reset or "random_state" in changed else self._seed
-            # fit (a warm-start fit too) holds out a validation set under early_stopping;
-            # partial_fit never does.
-            split = (
-                None if partial else _net.checked_validation_split(self, targets, n_classes, seed)
-            )
-            # Minibatches sized for this call's data, and the epochs it plans.
-            held_out = (
-                _net.n_held_out(self.validation_fraction, n_samples) if split is not None else 0
-            )
-            batch_size, planned = training_budget(
-                self.batch_size, self.max_iter, n_samples - held_out
-            )
-            epochs = planned if epochs is None else epochs
-            if reset:
-                self._seed = seed
-                # partial_fit trains without a validation set (its first call included): the
-                # net keeps what it was built with, and a saved model is rebuilt with the same.
-                self._validation_held_out = split is not None
-                # The cosine schedule spans the epochs that the fit plans (kept on save).
-                self._schedule_epochs = planned
-                module = self._build_module(
-                    _typical_length(inputs["lengths"]), inputs["x"].shape[2], n_outputs, seed,
-                    device,
-                )
-                self.n_iter_ = 0
-                self.net_ = _net.build_net(
-                    self, module, batch_size=batch_size, epochs=planned, split=split,
-                    n_classes=n_classes, target_scaling=self._target_scaling(), seed=seed,
-                    device=device,
-                )
-                self._built_params = tracked_params(self)
-            else:
-                # Go on from the current weights, with the parameters as they are now.
-                apply_params(self, changed, equations, seed, split, partial, device)
-                if not partial:  # a warm-start fit: a schedule of its own
-                    self._schedule_epochs = planned
-                    _net.restart_schedule(self.net_, self.learning_rate_init, planned)
-            self._seed_noise()  # noise of this call's own stream
+            self._apply(plan)
         before = self.n_iter_
         try:
             _net.train(
-                self.net_, inputs, targets, epochs=epochs, batch_size=batch_size,
-                partial=partial, learning_rate=self.learning_rate_init,
+                self.net_, dict(plan.inputs), plan.targets, epochs=plan.epochs,
+                batch_size=plan.batch_size, partial=partial,
+                learning_rate=plan.loop.learning_rate_init,
             )
         finally:  # a diverged fit too: n_iter_, loss_curve_ and the history agree
             self._record_history(partial)
         ran = self.n_iter_ - before
-        if not partial and ran == epochs:
-            _warn_if_still_improving(self, epochs)
+        if not partial and ran == plan.epochs:
+            _warn_if_still_improving(self, plan.epochs)
         return self
+
+    def _plan(self, X, y, *, epochs, reset, classes, partial, sample_weight, times):
+        """The FitPlan of a training call: the parameters and the data, checked and decided.
+
+        The checks of the parameters, X, y, the weights and the times, the classes,
+        the input statistics, the validation split, the budget and the module's
+        arguments. Assigns nothing but what scikit-learn's checks of X and y assign.
+        """
+        params = self.get_params(deep=False)
+        equations = self._equation_arguments()
+        device = resolve_device(self.device, warn=True)
+        tracked = tracked_params(params)
+        changed = frozenset()
+        if not reset:  # refuse what cannot change on a fitted model
+            built = getattr(self, "_built_params", None)  # None: saved before it was kept
+            changed = changed_params(
+                tracked if built is None else built, tracked, window=self.window_,
+                name=type(self).__name__,
+            )
+        X, lengths = self._checked_sequences(X, reset=reset)
+        inputs, standardization = module_inputs(
+            X, lengths, times, standardization=None if reset else self._standardization(),
+            sample_weight=sample_weight, name=type(self).__name__,
+        )
+        n_samples = len(inputs["x"])
+        weights = inputs.pop("sample_weight", None)
+        self._check_y_given(y)
+        targets, n_outputs = self._prepare_targets(
+            y, reset=reset, classes=classes, sample_weight=weights
+        )
+        if len(targets) != n_samples:
+            raise ValueError(
+                f"X has {n_samples} samples but y has {len(targets)}: give one target per "
+                "sequence."
+            )
+        weights = np.ones(n_samples) if weights is None else weights
+        weights = self._loss_weights(weights, targets, reset=reset, partial=partial)
+        inputs["sample_weight"] = (weights / weights.mean()).astype(np.float32)  # only ratios
+        classes_ = getattr(self, "classes_", None)
+        seed = self._draw_seed() if reset or "random_state" in changed else self._seed
+        loop = LoopSettings.of(params)
+        # fit (a warm-start fit too) holds out a validation set under early_stopping;
+        # partial_fit never does.
+        split = None if partial else _net.checked_validation_split(loop, targets, classes_, seed)
+        # Minibatches sized for this call's data, and the epochs it plans.
+        held_out = 0 if split is None else _net.n_held_out(loop.validation_fraction, n_samples)
+        batch_size, planned = training_budget(
+            self.batch_size, self.max_iter, n_samples - held_out
+        )
+        module_kwargs = None
+        if reset:
+            module_kwargs = frozen(self._module_arguments(
+                _typical_length(lengths), X.shape[2], n_outputs, equations
+            ))
+        return FitPlan(
+            reset=reset, partial=partial, inputs=frozen(inputs), targets=targets,
+            standardization=standardization, n_outputs=n_outputs,
+            n_classes=0 if classes_ is None else n_outputs, seed=seed, split=split,
+            batch_size=batch_size, epochs=planned if epochs is None else epochs,
+            planned=planned, device=device, loop=loop, equations=frozen(equations),
+            module_kwargs=module_kwargs, changed=changed, params=frozen(tracked),
+        )
+
+    def _apply(self, plan):
+        """Assign the fitted attributes of a training call from its plan: the one place."""
+        self._seed = plan.seed
+        if plan.reset:
+            self.n_channels_in_ = plan.standardization.n_channels
+            self._x_mean = plan.standardization.x_mean
+            self._x_scale = plan.standardization.x_scale
+            self.time_step_ = plan.standardization.time_step
+            # Plain settings from which the module is rebuilt when a saved model is loaded.
+            self._module_kwargs = dict(plan.module_kwargs)
+            self.window_ = plan.module_kwargs["window"]
+            # partial_fit trains without a validation set (its first call included): the
+            # net keeps what it was built with, and a saved model is rebuilt with the same.
+            self._validation_held_out = plan.split is not None
+            # The cosine schedule spans the epochs that the fit plans (kept on save).
+            self._schedule_epochs = plan.planned
+            self.n_iter_ = 0
+            self.net_ = _net.build_net(
+                plan.loop, self._new_module(plan.module_kwargs, plan.seed, plan.device),
+                batch_size=plan.batch_size, epochs=plan.planned, split=plan.split,
+                n_classes=plan.n_classes, target_scaling=self._target_scaling(),
+                seed=plan.seed, device=plan.device,
+            )
+        else:
+            # Go on from the current weights, with the parameters as they are now.
+            if plan.changed.intersection(IN_MODULE):
+                self._module_kwargs = {**self._module_kwargs, **plan.equations}
+            self._validation_held_out = apply_params(
+                self.net_, plan, epochs=self._schedule_epochs
+            )
+            if not plan.partial:  # a warm-start fit: a schedule of its own
+                self._schedule_epochs = plan.planned
+                _net.restart_schedule(self.net_, plan.loop.learning_rate_init, plan.planned)
+        self._built_params = dict(plan.params)
+        self._seed_noise()  # noise of this call's own stream
 
     @contextmanager
     def _restored_on_error(self):
@@ -522,7 +614,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _deterministic_outputs(self, X, times=None):
         """The module's deterministic outputs on X (standardized), float64, in batches."""
-        inputs = self._inputs(X, times, reset=False)  # checks that the model is fitted
+        inputs = self._inputs(X, times)  # checks that the model is fitted
         return deterministic_outputs(self.net_.module_, inputs)
 
     # -- persistence: weights as plain arrays, settings as plain values ----------
@@ -553,7 +645,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         device = resolve_device(self.device)
         n_classes = len(self.classes_) if hasattr(self, "classes_") else 0
         self.net_ = _net.restore_net(
-            self, module.to(device), saved_net,
+            LoopSettings.of(self.get_params(deep=False)), module.to(device), saved_net,
             split=(
                 _net.validation_split(self.validation_fraction, n_classes, self._seed)
                 if self._validation_held_out else None

@@ -19,64 +19,62 @@ from ._params import BY_NAME, CALL, FIXED, IN_LOOP, IN_MODULE, READING_PARAMS
 # need nothing rebuilt: every call plans its own budget.)
 
 
-def tracked_params(est):
-    """The parameters whose change continued training applies (all but warm_start)."""
-    return {
-        key: value for key, value in est.get_params(deep=False).items()
-        if BY_NAME[key].role != CALL
-    }
+def tracked_params(params):
+    """Of ``params`` (``get_params()``), those whose change continued training applies:
+    all but warm_start."""
+    return {key: value for key, value in params.items() if BY_NAME[key].role != CALL}
 
 
-def changed_params(est):
-    """Names of the parameters changed since the net was built; errors for the fixed ones."""
-    built = getattr(est, "_built_params", None)
-    if built is None:  # a model saved before this was recorded: nothing known to differ
-        est._built_params = built = tracked_params(est)
-    now = tracked_params(est)
+def changed_params(built, now, *, window, name):
+    """Names of the parameters changed since the net was built; errors for the fixed ones.
+
+    ``built`` and ``now``: the tracked parameters then and now (``tracked_params``);
+    ``window``: the fitted ``window_`` (what ``window="auto"`` stood for); ``name``
+    names the estimator in the error.
+    """
     changed = {
         key for key in now
-        if not _same(_resolved(est, key, now[key]), _resolved(est, key, built.get(key)))
+        if not _same(_resolved(key, now[key], window), _resolved(key, built.get(key), window))
     }
     fixed = sorted(changed.intersection(FIXED))
     if fixed:
         was = ", ".join(f"{key}={built.get(key)!r}" for key in fixed)
         raise ValueError(
-            f"{', '.join(fixed)} changed since this {type(est).__name__} was fitted "
+            f"{', '.join(fixed)} changed since this {name} was fitted "
             f"({was} then), but it shapes the fitted weights, so training cannot go on "
             "from them. Set it back to go on training, or fit anew (warm_start=False; "
             "partial_fit on a fresh estimator)."
         )
-    return changed
+    return frozenset(changed)
 
 
-def apply_params(est, changed, equations, seed, split, partial, device):
-    """Bring the fitted module and net to the parameters as they are now.
+def apply_params(net, plan, *, epochs):
+    """Bring the fitted module and net to the parameters of ``plan`` (a FitPlan).
 
-    ``equations``, ``seed``, ``split`` and ``device`` were worked out (and
-    checked) by the caller; a warm-start fit (not ``partial``) holds out ``split``.
+    The module takes the plan's ``equations`` in place when one of them changed;
+    the net its seed, device, validation split and callbacks (``_net.update_net``;
+    a warm-start fit, not ``partial``, holds out ``plan.split``). ``epochs``: those
+    of the fit's schedule. Returns whether the net holds out a validation set.
     """
-    module = est.net_.module_
+    module = net.module_
+    changed = plan.changed
     if changed.intersection(IN_MODULE):
-        module.configure(**{k: v for k, v in equations.items() if k not in READING_PARAMS})
+        module.configure(**{k: v for k, v in plan.equations.items() if k not in READING_PARAMS})
         for key in READING_PARAMS:
-            setattr(module, key, equations[key])
-        est._module_kwargs.update(equations)
-    if "random_state" in changed:  # the shuffling and the noise streams
-        est._seed = seed
-    est._validation_held_out = _net.update_net(
-        est, est.net_,
+            setattr(module, key, plan.equations[key])
+    return _net.update_net(
+        net, plan.loop,
         rebuild_callbacks=bool(changed.intersection(IN_LOOP)),
-        seed=seed if "random_state" in changed else None,
-        device=device if "device" in changed else None,
-        split=split, partial=partial, epochs=est._schedule_epochs,
+        seed=plan.seed if "random_state" in changed else None,
+        device=plan.device if "device" in changed else None,
+        split=plan.split, partial=plan.partial, epochs=epochs,
     )
-    est._built_params = tracked_params(est)
 
 
-def _resolved(est, key, value):
+def _resolved(key, value, window):
     """The value a parameter stands for on the fitted model: ``window="auto"`` is ``window_``."""
-    if key == "window" and isinstance(value, str) and value == "auto":
-        return getattr(est, "window_", value)
+    if key == "window" and isinstance(value, str) and value == "auto" and window is not None:
+        return window
     return value
 
 

@@ -93,12 +93,13 @@ def _fitted_model(estimator, X=None, y=None, *, times=None, caller, hint="",
         module takes) and ``targets`` (None without X, y); ``x_scale`` (the
         standard deviation per channel by which X is divided);
         ``loss(outputs, targets)`` (the training loss of the module's outputs
-        against encoded targets, a scalar tensor).
+        against encoded targets, a scalar tensor); ``fitted_with_times``
+        (whether fit had observation times).
     """
     est = final_estimator(
         estimator, caller=caller, hint=hint, require_passthrough=require_passthrough
     )
-    inputs = None if X is None else est._inputs(X, times, reset=False)
+    inputs = None if X is None else est._inputs(X, times)
     targets = None if y is None else est._prepare_targets(y, reset=False)[0]
     return Bunch(
         estimator=est,
@@ -108,4 +109,5 @@ def _fitted_model(estimator, X=None, y=None, *, times=None, caller, hint="",
         targets=targets,
         x_scale=est._x_scale,
         loss=lambda outputs, target: _net.loss(est.net_, outputs, target),
+        fitted_with_times=getattr(est, "time_step_", None) is not None,
     )

@@ -1,9 +1,10 @@
 """The training loop: everything in sknrnn that knows skorch, and nothing else does.
 
 The estimators (``_base.py``, ``_classes.py``) own the scikit-learn side:
-parameters, data, random streams, the module's arguments. This module turns
-them into a skorch ``NeuralNet`` around :class:`sknrnn._sde.NoisyRNN` and runs
-it: the callbacks (non-finite-loss stop, progress bar, epoch log, learning-rate
+parameters, data, random streams, the module's arguments. This module receives
+their values (the loop's settings as a ``_plan.LoopSettings``, never the
+estimator), builds a skorch ``NeuralNet`` around the module and runs it: the
+callbacks (non-finite-loss stop, progress bar, epoch log, learning-rate
 schedule, clipping, early stopping), the sample-weighted loss, the batch
 dataset, fused Adam, the classifier and regressor nets (the regressor's loss
 standardizes the targets), building a net, applying changed parameters to a
@@ -197,24 +198,24 @@ def _silent(*args, **kwargs):
     pass
 
 
-def _callbacks(est, epochs, *, held_out):
-    """The callbacks of the training loop, from the estimator's parameters."""
+def _callbacks(loop, epochs, *, held_out):
+    """The callbacks of the training loop, from its settings ``loop`` (a LoopSettings)."""
     callbacks = [("nonfinite_loss", _StopOnNonFiniteLoss())]
-    if est.lr_schedule == "cosine":
+    if loop.lr_schedule == "cosine":
         # Each fit runs a schedule of its own (last_epoch=-1: not continued from the
         # epochs of an earlier call), over the epochs it plans (see restart_schedule).
         callbacks.append(
             ("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=epochs, last_epoch=-1))
         )
         callbacks.append(("warmup", _Warmup()))
-    if est.clip_grad_norm is not None:
-        callbacks.append(("clipping", GradientNormClipping(est.clip_grad_norm)))
-    for i, callback in enumerate(est.callbacks or []):
+    if loop.clip_grad_norm is not None:
+        callbacks.append(("clipping", GradientNormClipping(loop.clip_grad_norm)))
+    for i, callback in enumerate(loop.callbacks):
         if isinstance(callback, tuple):
             callbacks.append(callback)
         else:
             callbacks.append((f"user_{i}_{type(callback).__name__}", callback))
-    verbose = int(est.verbose)
+    verbose = loop.verbose
     if verbose == 1:
         callbacks.append(("progress", _EpochProgress(total=int(epochs))))
     elif verbose >= 2:
@@ -224,8 +225,8 @@ def _callbacks(est, epochs, *, held_out):
             (
                 "early_stopping",
                 EarlyStopping(
-                    patience=int(est.n_iter_no_change),
-                    threshold=est.tol,
+                    patience=int(loop.n_iter_no_change),
+                    threshold=loop.tol,
                     threshold_mode="abs",
                     load_best=True,
                     sink=print if verbose >= 2 else _silent,
@@ -246,36 +247,40 @@ def validation_split(validation_fraction, n_classes, seed):
     return ValidSplit(validation_fraction, stratified=n_classes > 0, random_state=seed)
 
 
-def checked_validation_split(est, targets, n_classes, seed):
-    """The validation split of fit for early stopping (None without), checked on y."""
-    if not est.early_stopping:
+def checked_validation_split(loop, targets, classes, seed):
+    """The validation split of fit for early stopping (None without), checked on y.
+
+    ``loop``: the LoopSettings; ``classes``: a classifier's classes (None for a regressor).
+    """
+    n_classes = 0 if classes is None else len(classes)
+    if not loop.early_stopping:
         return None
     n_samples = len(targets)
-    n_valid = n_held_out(est.validation_fraction, n_samples)
+    n_valid = n_held_out(loop.validation_fraction, n_samples)
     needed = max(n_classes, 1)
     what = f" with all {n_classes} classes" if n_classes else ""
     if n_valid < needed:
         raise ValueError(
-            f"early_stopping=True holds out validation_fraction={est.validation_fraction} "
+            f"early_stopping=True holds out validation_fraction={loop.validation_fraction} "
             f"of {n_samples} samples ({n_valid}), too few for a validation set{what}. Use "
             "more data, a larger validation_fraction, or early_stopping=False."
         )
     if n_samples - n_valid < needed:
         raise ValueError(
-            f"early_stopping=True with validation_fraction={est.validation_fraction} leaves "
+            f"early_stopping=True with validation_fraction={loop.validation_fraction} leaves "
             f"{n_samples - n_valid} of {n_samples} samples for training, too few{what}. Use "
             "more data, a smaller validation_fraction, or early_stopping=False."
         )
     if n_classes:
         counts = np.bincount(targets, minlength=n_classes)
         if counts.min() < 2:
-            rare = est.classes_[counts < 2][:5].tolist()
+            rare = classes[counts < 2][:5].tolist()
             raise ValueError(
                 f"early_stopping=True splits off a stratified validation set, which needs at "
                 f"least 2 samples of each class; classes {rare} have fewer. Use more data "
                 "of these classes, or early_stopping=False."
             )
-    return validation_split(est.validation_fraction, n_classes, seed)
+    return validation_split(loop.validation_fraction, n_classes, seed)
 
 
 # -- the loss, the data and the optimizer ------------------------------------------
@@ -391,7 +396,7 @@ def _fused_adam(device):
 
 
 # -- building a net, and changing a fitted one -------------------------------------
-def build_net(est, module, *, batch_size, epochs, split, n_classes, target_scaling, seed,
+def build_net(loop, module, *, batch_size, epochs, split, n_classes, target_scaling, seed,
               device):
     """An initialized skorch net that trains ``module`` with the estimator's parameters.
 
@@ -407,13 +412,13 @@ def build_net(est, module, *, batch_size, epochs, split, n_classes, target_scali
         # One kernel for the whole update (CPU: torch >= 2.4): on small sets, where
         # the steps are short, the per-parameter loop of Adam cost 8% of a fit.
         optimizer__fused=_fused_adam(device),
-        lr=est.learning_rate_init,
+        lr=loop.learning_rate_init,
         dataset=_BatchDataset,
         max_epochs=epochs,
         batch_size=batch_size,
         train_split=split,
         # Early stopping reads the validation loss: only where there is a validation set.
-        callbacks=_callbacks(est, epochs, held_out=split is not None),
+        callbacks=_callbacks(loop, epochs, held_out=split is not None),
         iterator_train__shuffle=True,
         iterator_train__collate_fn=default_convert,
         iterator_valid__collate_fn=default_convert,
@@ -422,7 +427,7 @@ def build_net(est, module, *, batch_size, epochs, split, n_classes, target_scali
         # give it one of its own, so that validation never draws from torch's global one.
         iterator_valid__generator=torch.Generator().manual_seed(seed),
         iterator_valid__batch_size=batch_rows(),
-        verbose=int(est.verbose),
+        verbose=loop.verbose,
         device=device,
         callbacks__print_log=None,  # replaced by _EpochLog ("epoch_log") in _callbacks
         **settings,
@@ -430,7 +435,7 @@ def build_net(est, module, *, batch_size, epochs, split, n_classes, target_scali
     return net.initialize()
 
 
-def update_net(est, net, *, rebuild_callbacks, seed=None, device=None, split=None,
+def update_net(net, loop, *, rebuild_callbacks, seed=None, device=None, split=None,
                partial=False, epochs):
     """Apply the estimator's changed parameters to a fitted net, through skorch's ``set_params``.
 
@@ -452,8 +457,8 @@ def update_net(est, net, *, rebuild_callbacks, seed=None, device=None, split=Non
     held_out = net.train_split is not None
     if rebuild_callbacks or ("early_stopping" in dict(net.callbacks_)) != held_out:
         net.set_params(
-            verbose=int(est.verbose),
-            callbacks=_callbacks(est, epochs, held_out=held_out),
+            verbose=loop.verbose,
+            callbacks=_callbacks(loop, epochs, held_out=held_out),
         )
         net.initialize_callbacks()
     return held_out
@@ -573,11 +578,11 @@ def net_state(net):
     }
 
 
-def restore_net(est, module, state, *, split, n_classes, target_scaling, seed, device, epochs):
+def restore_net(loop, module, state, *, split, n_classes, target_scaling, seed, device, epochs):
     """The net of a loaded model, from ``module`` (weights loaded) and ``net_state``'s dict."""
     # The batch size is set anew by every training call from its own data.
     net = build_net(
-        est, module, batch_size=1, epochs=epochs, split=split, n_classes=n_classes,
+        loop, module, batch_size=1, epochs=epochs, split=split, n_classes=n_classes,
         target_scaling=target_scaling, seed=seed, device=device,
     )
     net.history = History(state["_history"])

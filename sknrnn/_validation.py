@@ -27,7 +27,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array
 
 __all__ = ["pad_sequences"]
 
@@ -106,47 +106,25 @@ def _ndim(X):
         return None
 
 
-def check_sequences(estimator, X, *, reset):
+def is_three_d(X):
+    """Whether X is 3D sequences (any number of steps at prediction); refuses a ragged list."""
+    _check_not_ragged(X)
+    return _ndim(X) == 3
+
+
+def check_sequences(X, *, n_channels=None, name="estimator"):
     """Validate X and return ``(X, lengths)`` ready for the torch module.
 
     ``X`` comes back as float64 ``(n_samples, n_timesteps, n_channels)`` with
     padding replaced by zeros (the estimator standardizes it in float64 before the
-    cast to the module's float32), ``lengths`` as int64 ``(n_samples,)``. With
-    ``reset=True`` (fit) the numbers of steps and channels are recorded; with
-    ``reset=False`` (predict) the channels must match, and so must the columns
-    of a 2D table (they are its features), while 3D sequences may have any
-    number of steps.
+    cast to the module's float32), ``lengths`` as int64 ``(n_samples,)``.
+    ``n_channels``: the channels of fit, which X must have (None in fit);
+    ``name`` names the estimator in that error. The estimator checks a 2D table's
+    columns against fit's (scikit-learn's ``validate_data``) before this.
     """
-    if not reset:
-        check_is_fitted(estimator)
-    _check_not_ragged(X)
-    if not reset and _ndim(X) == 3:
-        # Sequences (n_samples, n_timesteps, n_channels) of any number of steps: the
-        # recursion reads any length. Only a 2D table must keep the columns seen in fit.
-        X = check_array(
-            X, dtype=_FLOAT_DTYPES, ensure_all_finite=False, allow_nd=True, input_name="X"
-        )
-    else:
-        try:
-            X = validate_data(
-                estimator,
-                X,
-                reset=reset,
-                dtype=_FLOAT_DTYPES,
-                ensure_all_finite=False,
-                allow_nd=True,
-            )
-        except ValueError as exc:
-            if str(exc).startswith("X has") and "features" in str(exc):
-                n = estimator.n_features_in_
-                raise ValueError(
-                    f"{exc} A 2D X is a table whose columns are the time steps, so it needs "
-                    f"the {n} columns seen in fit. Sequences of any length are read as 3D "
-                    "(n_samples, n_timesteps, n_channels): pass X[:, :, np.newaxis] for "
-                    "univariate ones, or pad shorter ones to the fitted length with "
-                    f"sknrnn.pad_sequences(sequences, length={n})."
-                ) from exc
-            raise
+    X = check_array(
+        X, dtype=_FLOAT_DTYPES, ensure_all_finite=False, allow_nd=True, input_name="X"
+    )
     if X.ndim == 2:
         X = X[:, :, None]
     elif X.ndim != 3:
@@ -158,18 +136,15 @@ def check_sequences(estimator, X, *, reset):
         raise ValueError(
             f"X has 0 time steps (shape {X.shape}): every sequence needs at least one step."
         )
-    n_channels = X.shape[2]
-    if n_channels == 0:
+    if X.shape[2] == 0:
         raise ValueError(
             f"X has shape {X.shape}, with no channels: 3D X is (n_samples, n_timesteps, "
             "n_channels) with at least one channel."
         )
-    if reset:
-        estimator.n_channels_in_ = n_channels
-    elif n_channels != estimator.n_channels_in_:
+    if n_channels is not None and X.shape[2] != n_channels:
         raise ValueError(
-            f"X has {n_channels} channels, but {type(estimator).__name__} was fitted with "
-            f"{estimator.n_channels_in_}: pass sequences with the same channels as in fit."
+            f"X has {X.shape[2]} channels, but {name} was fitted with "
+            f"{n_channels}: pass sequences with the same channels as in fit."
         )
     if np.isinf(X).any():
         raise ValueError(
@@ -302,13 +277,3 @@ def check_times(times, n_steps, lengths, *, time_step=None):
     with np.errstate(invalid="ignore"):
         scale[:, 1:] = np.where(pairs, gaps / time_step, 1.0)
     return scale.astype(np.float32), time_step
-
-
-def check_even_steps(estimator, caller):
-    """Error for tools that integrate evenly spaced steps, given a model fitted with times."""
-    if getattr(estimator, "time_step_", None) is not None:
-        raise ValueError(
-            f"{caller} integrates evenly spaced steps, but this {type(estimator).__name__} was "
-            "fitted with observation times (irregular sampling), which it does not take. Use "
-            "a model fitted without times."
-        )

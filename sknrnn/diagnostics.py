@@ -45,7 +45,6 @@ from sklearn.utils._param_validation import Interval, validate_params
 
 from ._fitted import _fitted_model
 from ._inference import batch_rows, batches
-from ._validation import check_even_steps
 
 __all__ = ["stability_margin", "stability_report", "lyapunov_exponent"]
 
@@ -275,8 +274,13 @@ def lyapunov_exponent(estimator, X, *, batch_size=None):
     >>> bool(np.isfinite(exponents).all())
     True
     """
-    check_even_steps(_fitted_model(estimator, caller="lyapunov_exponent").estimator,
-                     "lyapunov_exponent")
+    fitted = _fitted_model(estimator, caller="lyapunov_exponent")
+    if fitted.fitted_with_times:
+        raise ValueError(
+            "lyapunov_exponent integrates evenly spaced steps, but this "
+            f"{type(fitted.estimator).__name__} was fitted with observation times "
+            "(irregular sampling), which it does not take. Use a model fitted without times."
+        )
     model = _fitted_model(estimator, X, caller="lyapunov_exponent")
     module = model.module
     # A float64 copy on the CPU: products of many step Jacobians need the precision.

@@ -542,7 +542,8 @@ def test_noise_level_is_ignored_without_noise(toy):
 
 def test_mixed_noise_with_three_levels_says_what_is_wrong(toy):
     X, y = toy
-    with pytest.raises(ValueError, match="float .* or an .* pair; got 3 values"):
+    with pytest.raises(ValueError, match=r"finite float >= 0 or an \(additive, multiplicative\) "
+                                         r"pair .*Got \[0.1, 0.2, 0.3\]"):
         NoisyRNNClassifier(**TINY, noise_type="mixed", noise_level=[0.1, 0.2, 0.3]).fit(X, y)
 
 

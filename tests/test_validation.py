@@ -223,7 +223,7 @@ def test_fit_predict_on_any_valid_input(data, noise_type, noise_level, solver):
     assert proba.shape == (len(X), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert np.isfinite(proba).all()
-    _, found = check_sequences(clf, X, reset=False)
+    _, found = check_sequences(X, n_channels=clf.n_channels_in_)
     np.testing.assert_array_equal(found, lengths)
     reg = NoisyRNNRegressor(hidden_size=4, max_iter=1, random_state=0).fit(X, lengths.astype(float))
     assert reg.predict(X).shape == (len(X),)
