@@ -297,7 +297,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     # -- parameters -> the module's arguments (fit, warm start; load reads them back) --
     def _equation_arguments(self):
-        """The module's constants from the parameters: what a fitted module may change."""
+        """The constants of the module's equations (``NoisyRNN.configure``), from the
+        parameters: a fitted module takes them in place."""
         add, mult = _noise_pair(self.noise_type, self.noise_level)
         return dict(
             noise_type=self.noise_type,
@@ -309,11 +310,17 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             gamma_a=self.gamma,
             gamma_w=self.gamma,
             linear_weight=self.linear_weight,
+        )
+
+    def _reading_arguments(self):
+        """How the module reads its input (its attributes ``augment``, ``input_clip``):
+        a fitted module takes them in place."""
+        return dict(
             augment=float(self.augment),
             input_clip=None if self.input_clip is None else float(self.input_clip),
         )
 
-    def _module_arguments(self, n_steps, n_channels, n_outputs, equations):
+    def _module_arguments(self, n_steps, n_channels, n_outputs, equations, reading):
         """All the arguments of :class:`NoisyRNN` for data of ``n_steps`` steps."""
         window = _auto_window(self.window, n_steps)
         return dict(
@@ -326,6 +333,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             bidirectional=bool(self.bidirectional),
             readout=self.readout,
             **equations,
+            **reading,
         )
 
     def _module_class(self):
@@ -499,7 +507,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         arguments. Assigns nothing but what scikit-learn's checks of X and y assign.
         """
         params = self.get_params(deep=False)
-        equations = self._equation_arguments()
+        equations, reading = self._equation_arguments(), self._reading_arguments()
         device = resolve_device(self.device, warn=True)
         tracked = tracked_params(params)
         changed = frozenset()
@@ -542,7 +550,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         module_kwargs = None
         if reset:
             module_kwargs = frozen(self._module_arguments(
-                _typical_length(lengths), X.shape[2], n_outputs, equations
+                _typical_length(lengths), X.shape[2], n_outputs, equations, reading
             ))
         return FitPlan(
             reset=reset, partial=partial, inputs=frozen(inputs), targets=targets,
@@ -550,6 +558,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             n_classes=0 if classes_ is None else n_outputs, seed=seed, split=split,
             batch_size=batch_size, epochs=planned if epochs is None else epochs,
             planned=planned, device=device, loop=loop, equations=frozen(equations),
+            reading=frozen(reading),
             module_kwargs=module_kwargs, changed=changed, params=frozen(tracked),
         )
 
@@ -579,7 +588,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         else:
             # Go on from the current weights, with the parameters as they are now.
             if plan.changed.intersection(IN_MODULE):
-                self._module_kwargs = {**self._module_kwargs, **plan.equations}
+                self._module_kwargs = {**self._module_kwargs, **plan.equations, **plan.reading}
             self._validation_held_out = apply_params(
                 self.net_, plan, epochs=self._schedule_epochs
             )

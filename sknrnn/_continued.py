@@ -9,13 +9,13 @@ from numbers import Real
 import numpy as np
 
 from . import _net
-from ._params import BY_NAME, CALL, FIXED, IN_LOOP, IN_MODULE, READING_PARAMS
+from ._params import BY_NAME, CALL, FIXED, IN_LOOP, IN_MODULE
 
 
 # What changing a parameter does to a fitted model: the roles of _params.py's table.
 # FIXED shape the weights (they cannot change); IN_MODULE are changed in place on the
-# fitted module (READING_PARAMS of them are how it reads its input: attributes, not its
-# equations); IN_LOOP rebuild the training loop's callbacks. (max_iter and batch_size
+# fitted module (the constants of its equations, and how it reads its input); IN_LOOP
+# rebuild the training loop's callbacks. (max_iter and batch_size
 # need nothing rebuilt: every call plans its own budget.)
 
 
@@ -51,7 +51,8 @@ def changed_params(built, now, *, window, name):
 def apply_params(net, plan, *, epochs):
     """Bring the fitted module and net to the parameters of ``plan`` (a FitPlan).
 
-    The module takes the plan's ``equations`` in place when one of them changed;
+    The module takes the plan's ``equations`` and ``reading`` in place when one of
+    them changed;
     the net its seed, device, validation split and callbacks (``_net.update_net``;
     a warm-start fit, not ``partial``, holds out ``plan.split``). ``epochs``: those
     of the fit's schedule. Returns whether the net holds out a validation set.
@@ -59,9 +60,9 @@ def apply_params(net, plan, *, epochs):
     module = net.module_
     changed = plan.changed
     if changed.intersection(IN_MODULE):
-        module.configure(**{k: v for k, v in plan.equations.items() if k not in READING_PARAMS})
-        for key in READING_PARAMS:
-            setattr(module, key, plan.equations[key])
+        module.configure(**plan.equations)
+        for key, value in plan.reading.items():
+            setattr(module, key, value)
     return _net.update_net(
         net, plan.loop,
         rebuild_callbacks=bool(changed.intersection(IN_LOOP)),

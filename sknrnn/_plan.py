@@ -92,8 +92,10 @@ class FitPlan:
         The torch device, resolved.
     loop : LoopSettings
         The training loop's settings.
-    equations : mapping
-        The module's constants that a fitted module may change.
+    equations, reading : mapping
+        The constants of the module's equations (``NoisyRNN.configure``) and how it
+        reads its input (``augment``, ``input_clip``): what a fitted module takes in
+        place.
     module_kwargs : mapping or None
         All the module's arguments (a new fit); None when training goes on.
     changed : frozenset
@@ -117,6 +119,7 @@ class FitPlan:
     device: str
     loop: LoopSettings
     equations: MappingProxyType
+    reading: MappingProxyType
     module_kwargs: MappingProxyType
     changed: frozenset
     params: MappingProxyType

@@ -101,3 +101,11 @@ def test_what_needs_no_data_is_checked_before_any_data_is_read(name, value, mess
     # X is not even an array: the parameters are refused before it is looked at
     with pytest.raises(ValueError, match=f"'{name}' parameter .*{message}"):
         NoisyRNNClassifier(**{name: value}).fit("not data", None)
+
+
+def test_the_module_arguments_are_split_by_role():
+    est = NoisyRNNClassifier()
+    # how the module reads its input, apart from the constants of its equations: a
+    # fitted module takes both in place, neither has to be picked out of the other
+    assert set(est._reading_arguments()) == set(_params.READING_PARAMS)
+    assert not set(est._equation_arguments()) & set(_params.READING_PARAMS)
