@@ -1,4 +1,9 @@
-"""Search the noise of an NRNN on a Dask cluster, with the results of a local run.
+"""
+Searching on a Dask cluster
+===========================
+
+The noise of an NRNN searched on a Dask cluster, with the results of a local run.
+(The documentation shows this example without running it: it starts a cluster.)
 
 GridSearchCV over noise_type x noise_level on digits read as 64-step
 sequences runs its fits on the workers of a Dask cluster through joblib's Dask
@@ -53,7 +58,7 @@ def _torch_threads():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Search the noise of an NRNN on a Dask cluster")
     parser.add_argument("--fast", action="store_true", help="few epochs on a subset (smoke run)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="address of a running Dask scheduler (default: a LocalCluster)")
