@@ -25,7 +25,7 @@ _ATTRS_DOC = """
         2D table needs this many columns (they are its features); 3D sequences
         may have any number of steps.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names, when X was a DataFrame with string column names.
 
     n_channels_in_ : int

@@ -346,9 +346,9 @@ class NoisyRNN(nn.Module):
     input_clip : float or None
         The input is read as ``input_clip * tanh(x / input_clip)`` (None: as it is).
 
-    Shape
+    Notes
     -----
-    ``forward(x, lengths=None, step_scale=None)``: ``x`` is ``(batch, T, input_size)``
+    Shapes: ``forward(x, lengths=None, step_scale=None)``: ``x`` is ``(batch, T, input_size)``
     (batch first), ``lengths`` an integer tensor ``(batch,)`` of the valid steps of
     each sequence (all ``T`` when None), ``step_scale`` a positive tensor
     ``(batch, T)`` scaling the step that reads each observation (irregular
