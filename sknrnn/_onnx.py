@@ -220,10 +220,11 @@ def _read(g, w, x, mask, batch_h, readout, positions_len):
     return g.op("Concat", final, pooled, axis=1, name="features")
 
 
-def _build(est, g, x, dtype, outputs):
+def _build(est, g, x, dtype, outputs, classes=None):
     """Nodes from input ``x`` to the estimator's outputs, named ``outputs``.
 
-    Classifier: ``(label, probabilities)``; regressor: ``(variable,)``.
+    Classifier: ``(label, probabilities)``, the labels ``classes`` (``classes_``
+    when None); regressor: ``(variable,)``.
     """
     onnx = g.onnx
     T = onnx.TensorProto
@@ -318,7 +319,8 @@ def _build(est, g, x, dtype, outputs):
     if hasattr(est, "classes_"):
         g.op("Cast", g.op("Softmax", out, axis=1), to=elem, output=outputs[1])
         index = g.op("ArgMax", out, axis=1, keepdims=0)
-        g.op("Gather", g.const("classes", _label_values(est.classes_)), index, axis=0,
+        classes = est.classes_ if classes is None else classes
+        g.op("Gather", g.const("classes", _label_values(classes)), index, axis=0,
              output=outputs[0])
         return
     y = g.op("Add", g.op("Mul", out, g.const("y_scale", np.asarray(est._y_scale, np.float64))),
@@ -484,6 +486,14 @@ def _input_dtype(variable):
     return np.float64 if isinstance(variable.type, DoubleTensorType) else np.float32
 
 
+def _skl2onnx_classes(scope, est):
+    """The labels of the classifier's label output: ``classes_``, or their indices under
+    skl2onnx's option ``nocl``."""
+    from skl2onnx.common.utils_classifier import get_label_classes
+
+    return np.asarray(get_label_classes(scope, est))
+
+
 def _shape_calculator(operator):
     from skl2onnx.common.data_types import (
         DoubleTensorType, FloatTensorType, Int64TensorType, StringTensorType,
@@ -503,7 +513,7 @@ def _shape_calculator(operator):
     n = x.get_first_dimension()
     float_type = DoubleTensorType if _input_dtype(x) == np.float64 else FloatTensorType
     if hasattr(est, "classes_"):
-        values = _label_values(est.classes_)
+        values = _label_values(_skl2onnx_classes(operator.scope_inst, est))
         if values.dtype.kind == "f":
             raise ValueError(
                 "skl2onnx takes integer or string class labels; this classifier has float "
@@ -523,7 +533,9 @@ def _converter(scope, operator, container):
     est = operator.raw_operator
     g = _Builder(onnx, scope.get_unique_variable_name)
     x = operator.inputs[0]
-    _build(est, g, x.full_name, _input_dtype(x), [out.full_name for out in operator.outputs])
+    classes = _skl2onnx_classes(scope, est) if hasattr(est, "classes_") else None
+    _build(est, g, x.full_name, _input_dtype(x), [out.full_name for out in operator.outputs],
+           classes)
     for tensor in g.initializers:
         content = (
             [s.decode() if isinstance(s, bytes) else s for s in tensor.string_data]
@@ -578,7 +590,7 @@ def register_onnx_converter():
 
     update_registered_converter(
         NoisyRNNClassifier, _ALIASES["NoisyRNNClassifier"], _shape_calculator, _converter,
-        options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+        options={"zipmap": [True, False, "columns"], "nocl": [False, True]},
     )
     update_registered_converter(
         NoisyRNNRegressor, _ALIASES["NoisyRNNRegressor"], _shape_calculator, _converter,
