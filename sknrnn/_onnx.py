@@ -22,9 +22,16 @@ read as 0 here.
 :func:`register_onnx_converter` registers the same graph with skl2onnx, so that
 ``skl2onnx.to_onnx`` converts a Pipeline whose last step is a sknrnn estimator.
 
-What is refused, with a ValueError: a model fitted with ``times=`` (irregular
-sampling; refit without times), a ``module=`` other than :class:`NoisyRNN`
-(its own equations are unknown here), and an opset below 18.
+A model fitted with ``times=`` (irregular sampling) is exported with a second
+input, ``times`` ``(n_samples, n_timesteps)``: the step scales are computed in the
+graph as ``_validation.check_times`` computes them (the gaps over ``time_step_``, in
+float64), averaged per window and reversed for the reverse reader as
+``window_sequences`` and ``reverse_sequences`` do. The times are not checked there
+(strictly increasing, finite at observed steps): ``predict`` checks them.
+
+What is refused, with a ValueError: a ``module=`` other than :class:`NoisyRNN`
+(its own equations are unknown here), an opset below 18, and (skl2onnx, whose
+pipelines have one input) a model fitted with ``times=``.
 """
 
 import numpy as np
@@ -52,17 +59,20 @@ def _import_onnx():
     return onnx
 
 
-def _check_exportable(est):
-    """The estimator's fitted module, or a ValueError saying why it cannot be exported."""
+def _check_exportable(est, *, times=True):
+    """The estimator's fitted module, or a ValueError saying why it cannot be exported.
+
+    ``times``: whether a model fitted with observation times can be (with a times input).
+    """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est)
     name = type(est).__name__
-    if getattr(est, "time_step_", None) is not None:
+    if not times and getattr(est, "time_step_", None) is not None:
         raise ValueError(
             f"This {name} was fitted with observation times (times=, irregular sampling), "
-            "which the ONNX export does not take: the exported graph integrates evenly "
-            "spaced steps. Refit without times= to export it, or predict with sknrnn."
+            "which a skl2onnx conversion cannot take (one input, X): export it alone with "
+            "sknrnn.to_onnx (inputs X and times), or refit without times=."
         )
     module = est.net_.module_
     if type(module) is not NoisyRNN or (
@@ -87,13 +97,16 @@ def _check_opset(target_opset):
     return opset
 
 
-def _reader_weights(reader):
+def _reader_weights(reader, scaled):
     """The constants of one reader's recursion, float32 arrays, as the module computes them.
 
     The Euler step of prediction is the fused one of ``_fused._euler_inference``:
-    ``h' = h Ka + dt * tanh(h Wt + u)`` with ``[Ka, Wt] = _stepping_matrix(K, dt)``;
-    the reference loop (the midpoint solver, or ``fused=False``) steps with
-    ``f(h) = h K1 + tanh(h K2 + u)`` (``K = [K1, K2]``).
+    ``h' = h Ka + dt * tanh(h Wt + u)`` with ``[Ka, Wt] = _stepping_matrix(K, dt)``,
+    or with step scales ``r`` (``scaled``, observation times)
+    ``h' = h + r (h M + dt * tanh(h Wt + u))`` with ``[M, Wt] =
+    _stepping_matrix(K, dt, identity=False)``; the reference loop (the midpoint
+    solver, or ``fused=False``) steps with ``f(h) = h K1 + tanh(h K2 + u)`` (``K =
+    [K1, K2]``).
     """
     import torch
 
@@ -102,7 +115,7 @@ def _reader_weights(reader):
     with torch.no_grad():
         K = reader.stacked_weight()
         dt = reader.step_size()
-        Kp = _stepping_matrix(K, dt, identity=True)  # [Ka, Wt]
+        Kp = _stepping_matrix(K, dt, identity=not scaled)  # [Ka, Wt], or [M, Wt]
         n = reader.hidden_size
         as_np = lambda t: t.detach().to("cpu", torch.float32).numpy().copy()  # noqa: E731
         weights = {"U": as_np(reader.encoder.weight.T), "b": as_np(reader.encoder.bias)}
@@ -110,8 +123,11 @@ def _reader_weights(reader):
             weights.update(Ka=as_np(Kp[:, :n]), Wt=as_np(Kp[:, n:]), dt=as_np(dt))
             return weights, "fused"
         weights.update(K1=as_np(K[:, :n]), K2=as_np(K[:, n:]), dt=as_np(dt))
-        if reader.solver == "midpoint":
-            weights["half_dt"] = as_np(0.5 * dt)
+        if reader.solver == "midpoint":  # 0.5 * dt, or 0.5 (times: 0.5 * r dt per row)
+            if scaled:
+                weights["half"] = np.float32(0.5)
+            else:
+                weights["half_dt"] = as_np(0.5 * dt)
             return weights, "midpoint"
         return weights, "euler"
 
@@ -147,11 +163,16 @@ class _Builder:
         return outputs[0] if n_out == 1 else outputs
 
 
-def _scan_body(g, w, with_states, elem):
-    """The graph of one step of one reader: ``(h, u_k, m_k) -> (h', [s_k])``."""
+def _scan_body(g, w, with_states, elem, scaled):
+    """The graph of one step of one reader: ``(h, u_k, m_k[, r_k]) -> (h', [s_k])``.
+
+    ``m_k`` ``(B, 1)``: whether each row observes step ``k``; ``r_k`` ``(B, 1)``:
+    the scale of each row's step (observation times).
+    """
     helper = g.helper
     nodes = []
     h, u, m = g.unique("h"), g.unique("u_k"), g.unique("m_k")
+    r = g.unique("r_k") if scaled else None
 
     def op(op_type, *inputs, **attrs):
         return g.op(op_type, *inputs, nodes=nodes, **attrs)
@@ -160,14 +181,17 @@ def _scan_body(g, w, with_states, elem):
         return op("Add", op("MatMul", state, w["K1"]),
                   op("Tanh", op("Add", op("MatMul", state, w["K2"]), u)))
 
-    if w["solver"] == "fused":  # _fused._euler_step: h Ka + dt * tanh(h Wt + u)
+    if w["solver"] == "fused":  # _fused._euler_step
         t = op("Tanh", op("Add", op("MatMul", h, w["Wt"]), u))
-        h_next = op("Add", op("MatMul", h, w["Ka"]), op("Mul", t, w["dt"]))
+        step = op("Add", op("MatMul", h, w["Ka"]), op("Mul", t, w["dt"]))
+        h_next = op("Add", h, op("Mul", step, r)) if scaled else step
     else:  # NoisyRNN.clean_step: Euler h + dt f(h), or the midpoint rule
+        dt = op("Mul", r, w["dt"]) if scaled else w["dt"]  # per row: step_scale * dt
         f = drift(h)
         if w["solver"] == "midpoint":
-            f = drift(op("Add", h, op("Mul", w["half_dt"], f)))
-        h_next = op("Add", h, op("Mul", w["dt"], f))
+            half = op("Mul", w["half"], dt) if scaled else w["half_dt"]
+            f = drift(op("Add", h, op("Mul", half, f)))
+        h_next = op("Add", h, op("Mul", dt, f))
     h_out = g.op("Where", m, h_next, h, nodes=nodes, name="h_out")
     # Shapes declared (onnxruntime requires them of a Scan's outputs): (B, N), mask (B, 1).
     rows, n = g.unique("B"), w["hidden"]
@@ -180,19 +204,29 @@ def _scan_body(g, w, with_states, elem):
         helper.make_tensor_value_info(u, elem, [rows, n]),
         helper.make_tensor_value_info(m, g.onnx.TensorProto.BOOL, [rows, 1]),
     ]
+    if scaled:
+        inputs.append(helper.make_tensor_value_info(r, elem, [rows, 1]))
     return helper.make_graph(nodes, g.unique("step"), inputs, outputs)
 
 
-def _read(g, w, x, mask, batch_h, readout, positions_len):
-    """One reader over windowed ``x`` ``(B, S, wC)``: what the decoder reads of it."""
+def _read(g, w, x, mask, batch_h, readout, positions_len, scale=None):
+    """One reader over windowed ``x`` ``(B, S, wC)``: what the decoder reads of it.
+
+    ``mask`` ``(S, B, 1)``: the observed windows; ``scale`` ``(B, S)`` or None: the
+    step scale of each window (observation times).
+    """
     elem = g.onnx.TensorProto.FLOAT
     u = g.op("Add", g.op("MatMul", x, w["U"]), w["b"], name="u")
     u = g.op("Transpose", u, perm=[1, 0, 2], name="u_time_major")  # (S, B, N)
     h0 = g.op("Expand", w["zero"], batch_h, name="h0")
     with_states = readout != "last"
-    body = _scan_body(g, w, with_states, elem)
-    out = g.op("Scan", h0, u, mask, body=body, num_scan_inputs=2, n_out=1 + with_states,
-               name="scan")
+    scans = [u, mask]
+    if scale is not None:  # (B, S) -> (S, B, 1)
+        scans.append(g.op("Unsqueeze", g.op("Transpose", scale, perm=[1, 0]),
+                          g.const("axis2", [2], np.int64), name="r_time_major"))
+    body = _scan_body(g, w, with_states, elem, scale is not None)
+    out = g.op("Scan", h0, *scans, body=body, num_scan_inputs=len(scans),
+               n_out=1 + with_states, name="scan")
     if not with_states:
         return out
     final, states = out  # (B, N), (S, B, N)
@@ -220,15 +254,16 @@ def _read(g, w, x, mask, batch_h, readout, positions_len):
     return g.op("Concat", final, pooled, axis=1, name="features")
 
 
-def _build(est, g, x, dtype, outputs, classes=None):
-    """Nodes from input ``x`` to the estimator's outputs, named ``outputs``.
+def _build(est, g, x, dtype, outputs, classes=None, times=None):
+    """Nodes from input ``x`` (and ``times``) to the estimator's outputs, named ``outputs``.
 
     Classifier: ``(label, probabilities)``, the labels ``classes`` (``classes_``
-    when None); regressor: ``(variable,)``.
+    when None); regressor: ``(variable,)``. ``times``: the name of the input of
+    observation times, for a model fitted with them.
     """
     onnx = g.onnx
     T = onnx.TensorProto
-    module = _check_exportable(est)
+    module = _check_exportable(est, times=times is not None)
     n_channels = int(est.n_channels_in_)
     window = int(module.window)
     hidden = int(module.hidden_size)
@@ -251,6 +286,25 @@ def _build(est, g, x, dtype, outputs, classes=None):
                                                 i64("r_one", 1)), i64("r_delta", 1))
     lengths = g.op("ReduceMax", g.op("Mul", g.op("Cast", observed, to=T.INT64), step_no),
                    axis1, keepdims=0, name="lengths")  # (B,)
+    n_steps_s = g.op("Squeeze", n_steps, axis0)
+    valid = g.op("Less", g.op("Unsqueeze", g.op("Range", i64("v0", 0), n_steps_s, i64("v1", 1)),
+                              axis0), g.op("Unsqueeze", lengths, axis1), name="valid")  # (B, T)
+
+    scale = None
+    if times is not None:
+        # _validation.check_times: r_k = (t_k - t_{k-1}) / time_step_ in float64 (1 at the
+        # first step and where step k is not observed), then float32.
+        t64 = g.op("Cast", times, to=T.DOUBLE)
+        big = i64("end", [np.iinfo(np.int64).max])
+        later = g.op("Slice", t64, axis1, big, axis1)
+        earlier = g.op("Slice", t64, i64("t0", [0]), i64("t_last", [-1]), axis1)
+        one64 = g.const("one64", 1.0, np.float64)
+        rest = g.op("Where", g.op("Slice", valid, axis1, big, axis1),
+                    g.op("Div", g.op("Sub", later, earlier),
+                         g.const("time_step", float(est.time_step_), np.float64)), one64)
+        first = g.op("Expand", g.const("one_11", [[1.0]], np.float64),
+                     g.op("Concat", batch, i64("one_1", [1]), axis=0))
+        scale = g.op("Cast", g.op("Concat", first, rest, axis=1), to=T.FLOAT, name="scale")
 
     # Standardize in float64, cast to float32, padding (NaN) 0; the clip c tanh(x / c).
     z = g.op("Div", g.op("Sub", x, g.const("x_mean", np.asarray(est._x_mean, np.float64))),
@@ -272,6 +326,21 @@ def _build(est, g, x, dtype, outputs, classes=None):
                     axis=0)
         z = g.op("Pad", z, pads, name="padded")
         z = g.op("Reshape", z, i64("win_shape", [0, -1, window * n_channels]), name="windows")
+        if scale is not None:
+            # window_sequences: each window's mean scale over its observed steps (1 if none).
+            pads2 = g.op("Concat", i64("pads2_before", [0, 0, 0]), pad, axis=0)
+            shape2 = i64("win_shape2", [0, -1, window])
+            weight = g.op("Cast", valid, to=T.FLOAT)
+
+            def window_sum(values):
+                return g.op("ReduceSum", g.op("Reshape", g.op("Pad", values, pads2), shape2),
+                            axis2, keepdims=0)
+
+            total = window_sum(g.op("Mul", scale, weight))
+            count = window_sum(weight)
+            one32 = g.const("one32", 1.0, np.float32)
+            scale = g.op("Where", g.op("Greater", count, zero),
+                         g.op("Div", total, g.op("Max", count, one32)), one32, name="win_scale")
         lengths = g.op("Div", g.op("Add", lengths, i64("w_minus_1s", window - 1)),
                        i64("window_s", window), name="win_lengths")
     else:
@@ -291,14 +360,14 @@ def _build(est, g, x, dtype, outputs, classes=None):
     batch_h = g.op("Concat", batch, i64("hidden", [hidden]), axis=0, name="batch_h")
 
     def constants(reader):
-        weights, solver = _reader_weights(reader)
+        weights, solver = _reader_weights(reader, scale is not None)
         w = {key: g.const(key, value) for key, value in weights.items()}
         w["solver"], w["hidden"] = solver, hidden
         w["zero"] = g.const("zero_h", np.zeros((1, hidden), np.float32))
         w["max_mask"] = max_mask
         return w
 
-    features = _read(g, constants(module), z, mask, batch_h, module.readout, pos_len)
+    features = _read(g, constants(module), z, mask, batch_h, module.readout, pos_len, scale)
     if module.reverse is not None:
         # reverse_sequences: step k of a row reads window L - 1 - k (k < L), padding stays.
         last = g.op("Sub", g.op("Unsqueeze", lengths, axis1), one)  # (B, 1)
@@ -306,8 +375,14 @@ def _build(est, g, x, dtype, outputs, classes=None):
         index = g.op("Where", g.op("LessOrEqual", kb, last), g.op("Sub", last, kb), kb)
         index = g.op("Expand", g.op("Unsqueeze", index, axis2), g.op("Shape", z))
         rev = g.op("GatherElements", z, index, axis=1, name="reversed")
+        rev_scale = None
+        if scale is not None:  # reversed step k spans from window L - k to L - k - 1
+            index = g.op("Where", g.op("And", g.op("GreaterOrEqual", kb, one),
+                                       g.op("LessOrEqual", kb, last)),
+                         g.op("Add", g.op("Sub", last, kb), one), kb)  # (k = 0: itself)
+            rev_scale = g.op("GatherElements", scale, index, axis=1, name="rev_scale")
         back = _read(g, constants(module.reverse), rev, mask, batch_h,
-                     module.readout, pos_len)
+                     module.readout, pos_len, rev_scale)
         features = g.op("Concat", features, back, axis=1, name="both")
 
     decoder = module.decoder
@@ -358,7 +433,8 @@ def to_onnx(estimator, *, target_opset=None, dtype=np.float32, ndim=None):
     Parameters
     ----------
     estimator : NoisyRNNClassifier or NoisyRNNRegressor
-        A fitted estimator, fitted without ``times=``.
+        A fitted estimator. One fitted with ``times=`` gets a second input,
+        ``times``.
     target_opset : int, default=None
         The opset of the ONNX domain (18 or later; 18 when None).
     dtype : {numpy.float32, numpy.float64}, default=numpy.float32
@@ -379,16 +455,19 @@ def to_onnx(estimator, *, target_opset=None, dtype=np.float32, ndim=None):
         of a classifier: ``label`` ``(n_samples,)`` (``classes_``; int64, string,
         or float64 labels) and ``probabilities`` ``(n_samples, n_classes)``; of a
         regressor: ``variable``, ``(n_samples,)`` when ``y`` was 1D in fit, else
-        ``(n_samples, n_outputs)``.
+        ``(n_samples, n_outputs)``. A model fitted with ``times=`` takes
+        them as a second input, ``times`` ``(n_samples, n_timesteps)``, of
+        ``dtype`` too (float64 for times with large offsets, such as epoch
+        seconds: the graph computes their gaps in float64 from the values it
+        gets).
 
     Raises
     ------
     ImportError
         When onnx is not installed (``pip install "sknrnn[onnx]"``).
     ValueError
-        For a model fitted with ``times=``, a ``module=`` other than
-        :class:`sknrnn.NoisyRNN`, an opset below 18, or ``ndim=2`` for a model
-        with several channels.
+        For a ``module=`` other than :class:`sknrnn.NoisyRNN`, an opset below
+        18, or ``ndim=2`` for a model with several channels.
 
     Examples
     --------
@@ -436,11 +515,15 @@ def to_onnx(estimator, *, target_opset=None, dtype=np.float32, ndim=None):
     for name in names:
         unique(name)
     x_name = unique("X")
+    timed = getattr(estimator, "time_step_", None) is not None
+    times_name = unique("times") if timed else None
     g = _Builder(onnx, unique)
-    _build(estimator, g, x_name, dtype, names)
-    x_info = helper.make_tensor_value_info(
+    _build(estimator, g, x_name, dtype, names, times=times_name)
+    inputs = [helper.make_tensor_value_info(
         x_name, elem, ["N", "T"] if ndim == 2 else ["N", "T", n_channels]
-    )
+    )]
+    if timed:
+        inputs.append(helper.make_tensor_value_info(times_name, elem, ["N", "T"]))
     if classifier:
         infos = [
             helper.make_tensor_value_info("label", _label_elem(onnx, estimator.classes_), ["N"]),
@@ -454,7 +537,7 @@ def to_onnx(estimator, *, target_opset=None, dtype=np.float32, ndim=None):
             "variable", elem, ["N"] if estimator._y_ndim == 1 else ["N", n_out]
         )]
     graph = helper.make_graph(
-        g.nodes, type(estimator).__name__, [x_info], infos, initializer=g.initializers
+        g.nodes, type(estimator).__name__, inputs, infos, initializer=g.initializers
     )
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(
@@ -500,7 +583,7 @@ def _shape_calculator(operator):
     )
 
     est = operator.raw_operator
-    _check_exportable(est)
+    _check_exportable(est, times=False)
     x = operator.inputs[0]
     n_channels = int(est.n_channels_in_)
     rank = len(x.type.shape) if x.type.shape is not None else None
@@ -564,7 +647,8 @@ def register_onnx_converter():
     ``probabilities``, the latter as a list of dicts (a ``ZipMap``) unless the
     option ``{"zipmap": False}`` is passed for it. The regressor's output is
     ``(n_samples,)`` when ``y`` was 1D in fit, as ``predict`` returns it. The
-    opset of the conversion must be 18 or later.
+    opset of the conversion must be 18 or later. A model fitted with ``times=``
+    is refused (a pipeline has one input): export it with :func:`to_onnx`.
 
     Raises
     ------

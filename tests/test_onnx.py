@@ -180,14 +180,31 @@ def test_skl2onnx_converts_a_pipeline():
     np.testing.assert_allclose(pred, reg.predict(X3), rtol=0, atol=ATOL)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [dict(window=1, bidirectional=False, readout="last"), dict(window=3, readout="positions"),
+     dict(window=2, solver="midpoint", readout="max")],
+)
+def test_model_fitted_with_times_takes_a_times_input(params):
+    X = _sequences()
+    rng = np.random.RandomState(2)
+    times = 1e3 + np.cumsum(rng.uniform(0.2, 3.0, size=X.shape), axis=1)
+    times[np.isnan(X)] = np.nan
+    clf = NoisyRNNClassifier(**params, **TINY).fit(X, _labels(X), times=times)
+    session = _session(to_onnx(clf, dtype=np.float64))
+    assert [i.name for i in session.get_inputs()] == ["X", "times"]
+    label, proba = session.run(None, {"X": X, "times": times})
+    np.testing.assert_allclose(proba, clf.predict_proba(X, times=times), rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(label, clf.predict(X, times=times))
+    skl2onnx = pytest.importorskip("skl2onnx")
+    sknrnn.register_onnx_converter()
+    with pytest.raises(ValueError, match="fitted with observation times.*sknrnn.to_onnx"):
+        skl2onnx.to_onnx(clf, X[:1])
+
+
 def test_refusals():
     X = _sequences(n=20, steps=8)
     y = _labels(X)
-    times = np.cumsum(np.random.RandomState(0).uniform(0.5, 1.5, size=X.shape), axis=1)
-    timed = NoisyRNNClassifier(**TINY).fit(X, y, times=times)
-    with pytest.raises(ValueError, match="fitted with observation times.*Refit without times"):
-        to_onnx(timed)
-
     class Other(sknrnn.NoisyRNN):
         pass
 
