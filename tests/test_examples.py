@@ -55,3 +55,13 @@ def test_saving_models_example():
     assert "joblib: identical predictions: True" in stdout
     assert "skops: types to trust: ['sknrnn._classes.NoisyRNNClassifier']" in stdout
     assert "skops: identical predictions: True" in stdout
+
+
+def test_onnx_export_example():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    stdout = _run_example("onnx_export.py")
+    assert "onnxruntime: torch imported: False" in stdout
+    assert "same predicted classes: True" in stdout
+    difference = float(stdout.split("largest difference from predict_proba: ")[1].split()[0])
+    assert difference < 1e-5
