@@ -4,6 +4,7 @@ from ._classes import NoisyRNNClassifier, NoisyRNNRegressor
 from ._sde import NoisyRNN
 from ._validation import pad_sequences
 from ._formats import from_channels_first, from_wide
+from ._onnx import register_onnx_converter, to_onnx
 from . import diagnostics
 from .diagnostics import lyapunov_exponent, stability_margin, stability_report
 from . import perturbations
@@ -24,6 +25,8 @@ __all__ = [
     "pad_sequences",
     "from_channels_first",
     "from_wide",
+    "to_onnx",
+    "register_onnx_converter",
     "diagnostics",
     "stability_margin",
     "stability_report",

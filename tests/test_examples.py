@@ -115,6 +115,16 @@ def test_saving_models_example():
     assert "skops: identical predictions: True" in stdout
 
 
+def test_onnx_export_example():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    stdout = _run_example("onnx_export.py")
+    assert "onnxruntime: torch imported: False" in stdout
+    assert "same predicted classes: True" in stdout
+    difference = float(stdout.split("largest difference from predict_proba: ")[1].split()[0])
+    assert difference < 1e-5
+
+
 def test_irregular_times_example():
     stdout = _run_example("plot_irregular_times.py")
     assert re.search(r"X: \(400, 50\), 0 to 30 padded steps a row", stdout)
