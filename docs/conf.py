@@ -20,7 +20,6 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("SKNRNN_EXAMPLES_FAST", "1")
 
 import sknrnn  # noqa: E402
 
@@ -154,8 +153,6 @@ def write_api_page(path=DOCS / "api.rst"):
         path.write_text(text)
 
 
-write_api_page()
-
 
 def _resolve_public_name(app, env, node, contnode):
     """``:func:`stability_margin``` inside ``sknrnn.diagnostics`` -> ``sknrnn.stability_margin``.
@@ -176,4 +173,7 @@ def _resolve_public_name(app, env, node, contnode):
 
 
 def setup(app):
+    # the gallery's small setting (the examples read it), unless the caller chose
+    os.environ.setdefault("SKNRNN_EXAMPLES_FAST", "1")
+    write_api_page()
     app.connect("missing-reference", _resolve_public_name)

@@ -10,7 +10,7 @@ sequences runs its fits on the workers of a Dask cluster through joblib's Dask
 backend; the refit of the best model runs here. Each worker process runs one
 fit at a time with a set number of torch threads (a worker plugin), so that the
 workers together use the cores they have and no more. The same search run
-locally (joblib's default backend) gives the same cv_results_.
+locally (joblib's default backend) gives the same ``cv_results_``.
 
 By default the cluster is a LocalCluster of 2 worker processes on this
 machine; ``--scheduler`` points the same code at a running cluster. On a worker

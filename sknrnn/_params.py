@@ -14,8 +14,8 @@ that models saved before it existed had (``legacy``, filled in by
 - ``LEGACY``: the defaults that ``_compat.py`` fills in for older saves;
 - ``parameter_docs``: the "Parameters" section of the estimators' docstrings.
 
-``tests/test_parameters.py`` holds the estimators' signatures and the README's
-parameter table equal to it.
+``tests/test_parameters.py`` holds the estimators' signatures and the documentation's
+parameter table (``docs/user_guide/estimators.md``) equal to it.
 """
 
 import math

@@ -1,8 +1,8 @@
 """The table of parameters (sknrnn/_params.py) is the one source of what they are.
 
 The estimators' signatures, constraints and docstrings, the roles that continued
-training reads, the defaults filled in for older saves and the README's parameter
-table all agree with it.
+training reads, the defaults filled in for older saves and the documentation's
+parameter table (docs/user_guide/estimators.md) all agree with it.
 """
 
 import inspect
@@ -15,7 +15,9 @@ import pytest
 from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
 from sknrnn import _compat, _continued, _params
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "user_guide"
+TABLE_PAGE = DOCS / "estimators.md"  # the table of every parameter
+CONTINUED_PAGE = DOCS / "continued_training.md"  # which parameters shape the weights
 
 
 def _table(only=None):
@@ -51,8 +53,8 @@ def test_continued_training_and_old_saves_read_the_roles_of_the_table():
             "augment", "module"} == set(_params.LEGACY)
 
 
-def _readme_rows():
-    text = README.read_text()
+def _table_rows():
+    text = TABLE_PAGE.read_text()
     table = text[text.index("| parameter | default | meaning |"):]
     rows = []
     for line in table.splitlines()[2:]:
@@ -66,7 +68,7 @@ def _readme_rows():
     return rows
 
 
-def _readme_value(text):
+def _table_value(text):
     text = text.strip("`")
     if text.startswith('"'):
         return text.strip('"')
@@ -75,15 +77,15 @@ def _readme_value(text):
     ))
 
 
-def test_the_readme_table_lists_every_parameter_with_its_default():
-    rows = _readme_rows()
+def test_the_docs_table_lists_every_parameter_with_its_default():
+    rows = _table_rows()
     assert [name for name, _ in rows] == [p.name for p in _params.PARAMS]
     for name, shown in rows:
-        assert _readme_value(shown) == _params.BY_NAME[name].default, (name, shown)
+        assert _table_value(shown) == _params.BY_NAME[name].default, (name, shown)
 
 
-def test_the_readme_names_the_parameters_that_shape_the_weights():
-    text = " ".join(README.read_text().split())
+def test_the_docs_name_the_parameters_that_shape_the_weights():
+    text = " ".join(CONTINUED_PAGE.read_text().split())
     match = re.search(r"(`hidden_size`, .*?) shape the fitted weights", text)
     assert set(re.findall(r"`(\w+)`", match.group(1))) == set(_continued.FIXED)
 
