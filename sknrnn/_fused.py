@@ -96,13 +96,17 @@ import torch
 _CHUNK = 32
 
 
+def any_shorter(lengths, n_steps):
+    """Whether a sequence of ``lengths`` ends before step ``n_steps`` (False when
+    ``lengths`` is None): the one test of "do the rows need masking"."""
+    return lengths is not None and bool((lengths < n_steps).any())
+
+
 def _active_rows(lengths, batch, n_steps):
     """Sort by decreasing length; return (perm or None, sorted lengths, rows active per step)."""
-    if lengths is None:
+    if not any_shorter(lengths, n_steps):
         return None, None, [batch] * n_steps
     lengths = lengths.detach().to("cpu", torch.long).clamp(0, n_steps)
-    if bool((lengths == n_steps).all()):
-        return None, None, [batch] * n_steps
     sorted_lengths, perm = torch.sort(lengths, descending=True, stable=True)
     steps = torch.arange(n_steps)
     active = (sorted_lengths[None, :] > steps[:, None]).sum(1).tolist()
