@@ -394,7 +394,10 @@ class NoisyRNN(nn.Module):
     ``reset_parameters(generator=None)``
         The initial weights. The estimators build the module on the meta
         device, then call it: a variant with weights of its own draws them here,
-        after ``super().reset_parameters(generator)``.
+        after ``super().reset_parameters(generator)``. ``NoisyRNN.__init__`` calls
+        it before a subclass's ``__init__`` adds those weights: the override
+        skips them while they do not exist, and the subclass's ``__init__`` calls
+        it again at its end.
 
     The fused recursion integrates ``NoisyRNN``'s own step: a subclass that
     overrides ``initial_state``, ``sde_step``, ``clean_step``, ``drift`` or
