@@ -286,7 +286,7 @@ def reverse_sequences(x, lengths, step_scale):
     the time from that observation to the next one (``r_{L-k}``; the first reversed
     step keeps ``r_0``).
     """
-    batch, n_steps = x.shape[0], x.shape[1]
+    n_steps = x.shape[1]
     if not any_shorter(lengths, n_steps):
         rev_x = x.flip(1)
         if step_scale is not None:
