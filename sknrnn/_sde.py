@@ -626,8 +626,9 @@ class NoisyRNN(nn.Module):
     @property
     def runs_fused(self):
         """Whether ``final_state`` runs the fused Euler recursion (``sknrnn._fused``):
-        ``fused``, the Euler solver, and the step ``NoisyRNN``'s own (no subclass
-        overrides a hook of it, ``_STEP_HOOKS``); else the reference loop."""
+        ``fused``, the Euler solver, and ``NoisyRNN``'s own step (``initial_state``,
+        ``sde_step``, ``clean_step``, ``drift`` and ``diffusion`` not overridden);
+        else the reference loop."""
         own_step = all(
             getattr(type(self), name) is getattr(NoisyRNN, name) for name in _STEP_HOOKS
         )
@@ -680,9 +681,10 @@ class NoisyRNN(nn.Module):
     def encode(self, x):
         """Apply the encoder to the (standardized) input: ``(B, T, C) -> (B, T, N)``.
 
-        A hook (see the class docstring). The result is stored time-major (a ``(B, T, N)`` view of a ``(T, B, N)``
-        tensor), so that the recursion reads the ``B`` rows of each step contiguously
-        and its gradient comes back in the same layout, without a transposing copy.
+        A hook (see the class docstring). The result is stored time-major (a
+        ``(B, T, N)`` view of a ``(T, B, N)`` tensor), so that the recursion reads the
+        ``B`` rows of each step contiguously and its gradient comes back in the same
+        layout, without a transposing copy.
         """
         return self.encoder(x.transpose(0, 1)).transpose(0, 1)
 
