@@ -19,9 +19,12 @@ one ``addcmul`` for multiplicative noise), written once in ``_euler_step``:
     t_k     = tanh(h_k @ Wt + u_k)
     h_{k+1} = h_k @ Ka + dt * t_k + s_1 E_k + s_2 h_k * E_k.
 
-The states are stored in ``H`` ``(T + 1, B, N)`` and the ``t_k`` in ``Tanh``
-``(T, B, N)``, time-major, so that the ``B`` rows of a step are contiguous; ``u``
-comes time-major from ``NoisyRNN.encode`` and is copied into ``Tanh``.
+One driver, ``_euler_forward``, walks the steps, with or without a backward pass to
+follow. With one, the states are stored in ``H`` ``(T + 1, B, N)`` and the ``t_k`` in
+``Tanh`` ``(T, B, N)``, time-major, so that the ``B`` rows of a step are contiguous;
+``u`` comes time-major from ``NoisyRNN.encode`` and is copied into ``Tanh``. Without
+one, two state buffers take turns and ``u`` is only read. The backward pass is
+``_Adjoint``'s.
 
 Backward, with ``g_{k+1} = dL/dh_{k+1}``:
 
