@@ -431,14 +431,12 @@ def trace_cost(threads):
     return "\n".join(lines)
 
 
-def run_tasks(fn, tasks, jobs, log=None, fresh_workers=False):
+def run_tasks(fn, tasks, jobs, log=None):
     """Run ``fn(*task)`` for each task in ``jobs`` processes; print each returned row as
-    a JSON line and append it to ``log``. ``fresh_workers``: one task per process (for
-    screens that patch sknrnn: a patch never reaches another task's fit)."""
+    a JSON line and append it to ``log``."""
     from concurrent.futures import ProcessPoolExecutor
 
-    kw = {"max_tasks_per_child": 1} if fresh_workers else {}
-    with ProcessPoolExecutor(jobs, **kw) as pool:
+    with ProcessPoolExecutor(jobs) as pool:
         for row in pool.map(fn, *zip(*tasks)):
             line = json.dumps(row)
             print(line, flush=True)

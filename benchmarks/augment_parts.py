@@ -85,7 +85,7 @@ def main(argv=None):
     parser.add_argument("--log", default=None)
     args = parser.parse_args(argv)
     tasks = [(m, args.level, d, s) for m in args.modes for d in args.datasets for s in range(args.seeds)]
-    accuracy.run_tasks(run, tasks, args.jobs, args.log, fresh_workers=False)
+    accuracy.run_tasks(run, tasks, args.jobs, args.log)
 
 
 if __name__ == "__main__":

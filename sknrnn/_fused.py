@@ -19,9 +19,12 @@ one ``addcmul`` for multiplicative noise), written once in ``_euler_step``:
     t_k     = tanh(h_k @ Wt + u_k)
     h_{k+1} = h_k @ Ka + dt * t_k + s_1 E_k + s_2 h_k * E_k.
 
-The states are stored in ``H`` ``(T + 1, B, N)`` and the ``t_k`` in ``Tanh``
-``(T, B, N)``, time-major, so that the ``B`` rows of a step are contiguous; ``u``
-comes time-major from ``NoisyRNN.encode`` and is copied into ``Tanh``.
+One driver, ``_euler_forward``, walks the steps, with or without a backward pass to
+follow. With one, the states are stored in ``H`` ``(T + 1, B, N)`` and the ``t_k`` in
+``Tanh`` ``(T, B, N)``, time-major, so that the ``B`` rows of a step are contiguous;
+``u`` comes time-major from ``NoisyRNN.encode`` and is copied into ``Tanh``. Without
+one, two state buffers take turns and ``u`` is only read. The backward pass is
+``_Adjoint``'s.
 
 Backward, with ``g_{k+1} = dL/dh_{k+1}``:
 
@@ -96,13 +99,17 @@ import torch
 _CHUNK = 32
 
 
+def any_shorter(lengths, n_steps):
+    """Whether a sequence of ``lengths`` ends before step ``n_steps`` (False when
+    ``lengths`` is None): the one test of "do the rows need masking"."""
+    return lengths is not None and bool((lengths < n_steps).any())
+
+
 def _active_rows(lengths, batch, n_steps):
     """Sort by decreasing length; return (perm or None, sorted lengths, rows active per step)."""
-    if lengths is None:
+    if not any_shorter(lengths, n_steps):
         return None, None, [batch] * n_steps
     lengths = lengths.detach().to("cpu", torch.long).clamp(0, n_steps)
-    if bool((lengths == n_steps).all()):
-        return None, None, [batch] * n_steps
     sorted_lengths, perm = torch.sort(lengths, descending=True, stable=True)
     steps = torch.arange(n_steps)
     active = (sorted_lengths[None, :] > steps[:, None]).sum(1).tolist()
@@ -204,105 +211,163 @@ def noise_draws(n_steps, batch, n, like, generator=None, increment="gaussian"):
     return signs.view(-1)[:size].view(n_steps, batch, n)
 
 
-class _EulerRecursion(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, u, K, dt, lengths, s1, s2, xi, own_xi=False, r=None, states=False):
-        batch, n_steps, n = u.shape
-        ctx.set_materialize_grads(False)
-        perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
-        masked = perm is not None
-        noisy = xi is not None  # euler_final_state passes draws only when there is noise
-        scaled = r is not None
-        # Ka is I + (aA)^T diag(dt), or (aA)^T diag(dt) (= M) with step scales.
-        Kp = _stepping_matrix(K, dt, identity=not scaled)
-        Ka, Wt = Kp[:, :n], Kp[:, n:]
-        R = _step_scales(r, u) if scaled else None
+def _rows(b, batch, *tensors):
+    """The first ``b`` rows of each tensor: the tensors themselves when ``b`` is the whole
+    batch (None stays None)."""
+    if b == batch:
+        return tensors
+    return [None if t is None else t[:b] for t in tensors]
 
+
+def _euler_forward(u, K, dt, lengths, s1, s2, xi, r=None, states=False, keep=False,
+                   own_xi=False):
+    """The forward pass of the fused Euler recursion: the one driver of the recursion.
+
+    ``keep``: a backward pass follows, so every state is kept in ``H`` ``(T + 1, B, N)``
+    and every ``t_k`` in ``Tanh`` ``(T, B, N)`` (``Tanh[k]`` starts as ``u_k``);
+    without it, two state buffers take turns and ``u`` is only read. ``own_xi``: ``xi``
+    was drawn for this call and is scaled in place.
+
+    Returns ``(out, S, saved)``: the last valid states ``(B, N)``, every state
+    ``(B, T, N)`` (``states``; else None) and, with ``keep``, what the backward pass
+    reads, ``(Kp, H, Tanh, E, R, perm, active)`` (else None).
+    """
+    batch, n_steps, n = u.shape
+    perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
+    masked = perm is not None
+    noisy = xi is not None  # euler_final_state passes draws only when there is noise
+    scaled = r is not None
+    # Ka is I + (aA)^T diag(dt), or (aA)^T diag(dt) (= M) with step scales.
+    Kp = _stepping_matrix(K, dt, identity=not scaled)
+    Ka, Wt = Kp[:, :n], Kp[:, n:]
+
+    u_t = u.detach().transpose(0, 1)
+    E = None
+    if noisy:  # E = sqrt(dt) xi, in place when xi was drawn here
+        E = xi.mul_(dt.sqrt()) if own_xi else dt.sqrt() * xi
+    R = _step_scales(r, u) if scaled else None
+    perm_dev = None
+    if masked:
+        perm_dev = perm.to(u.device)
+        u_t, E, R = _rows_in_order(perm_dev, u_t, E, R)
+    ended = None
+    if not keep:
+        u_t = u_t.contiguous()  # read as it is (a view of the time-major u from encode)
+    elif masked:
         # Tanh[k] starts as u_k, becomes W h_k + u_k, then t_k = tanh(W h_k + u_k).
-        u_t = u.detach().transpose(0, 1)
-        E = None
-        if noisy:  # E = sqrt(dt) xi, in place when xi was drawn here
-            E = xi.mul_(dt.sqrt()) if own_xi else dt.sqrt() * xi
-        if masked:
-            perm_dev = perm.to(u.device)
-            u_t, E, R = _rows_in_order(perm_dev, u_t, E, R)
-        Tanh = u_t.contiguous() if masked else u_t.clone(memory_format=torch.contiguous_format)
-        if masked:  # rows past their end are never stepped: keep them finite (padding may be NaN)
-            ended = torch.arange(batch)[None, :] >= torch.tensor(active)[:, None]
-            Tanh.masked_fill_(ended.to(u.device)[..., None], 0.0)
-            if scaled:
-                R = R.masked_fill(ended.to(u.device), 1.0)
-        if scaled:  # R[k]: (B, 1), the scale of each row's step k; E_k = sqrt(r_k dt) xi_k
-            R = R.contiguous().unsqueeze(-1)
-            if noisy:
-                E.mul_(R.sqrt())
-        # H[k + 1] starts as the additive noise s1 E_k, then receives h_k K'[:, :N].
-        # Without additive noise every step overwrites its row of H (fresh), and only
-        # the rows that have ended need zeros (the backward multiplies them by zero).
-        fresh = not (noisy and s1 != 0.0)
+        Tanh = u_t.contiguous()
+        # Rows past their end are never stepped but the backward pass reads them: keep
+        # them finite (padding may be NaN).
+        ended = (torch.arange(batch)[None, :] >= torch.tensor(active)[:, None]).to(u.device)
+        Tanh.masked_fill_(ended[..., None], 0.0)
+        if scaled:
+            R = R.masked_fill(ended, 1.0)
+    else:
+        Tanh = u_t.clone(memory_format=torch.contiguous_format)
+    if scaled:  # R[k]: (B, 1), the scale of each row's step k; E_k = sqrt(r_k dt) xi_k
+        R = R.contiguous().unsqueeze(-1)
+        if noisy:
+            E.mul_(R.sqrt())
+
+    # Without additive noise every step overwrites its next state (fresh).
+    fresh = not (noisy and s1 != 0.0)
+    mult = noisy and s2 != 0.0
+    if keep:
+        # H[k + 1] starts as the additive noise s1 E_k, then receives h_k K'[:, :N]. Fresh,
+        # only the rows that have ended need zeros (the backward multiplies them by zero).
         H = (torch.zeros if fresh and masked else torch.empty)(
             n_steps + 1, batch, n, dtype=u.dtype, device=u.device
         )
         H[0].zero_()
         if not fresh:
             torch.mul(E, s1, out=H[1:])
-        mult = noisy and s2 != 0.0
         Hs, Ts = H.unbind(0), Tanh.unbind(0)
-        Es = E.unbind(0) if mult else None
-        Rs = R.unbind(0) if scaled else None
-        drift = torch.empty(batch, n, dtype=u.dtype, device=u.device) if scaled else None
-        r_k = d = e_k = None
-        for k in range(n_steps):
-            b = active[k]
-            if b == batch:
-                h, t, h_next = Hs[k], Ts[k], Hs[k + 1]
-                if scaled:
-                    r_k, d = Rs[k], drift
-                if mult:
-                    e_k = Es[k]
-            elif b == 0:
-                break
-            else:
-                h, t, h_next = Hs[k][:b], Ts[k][:b], Hs[k + 1][:b]
-                if scaled:
-                    r_k, d = Rs[k][:b], drift[:b]
-                if mult:
-                    e_k = Es[k][:b]
-            _euler_step(h, t, h_next, Ka, Wt, dt, r_k, d, e_k, s2, fresh)
-        if masked:
-            final = H[sorted_lengths.to(u.device), torch.arange(batch, device=u.device)]
-            out = torch.empty_like(final)
-            out[perm_dev] = final
-        else:
-            out = H[n_steps].clone()
+        h, t, Us = Hs[0], None, [None] * n_steps
         S = None
-        if states:  # h_1 .. h_T in the caller's row order, zero past each sequence's end
-            if masked:
-                S = _rows_unsorted(perm_dev, H[1:].masked_fill(ended.to(u.device)[..., None], 0.0))
-            else:
-                S = H[1:].clone()
+    else:
+        h = u.new_zeros(batch, n)
+        h_next = torch.empty_like(h)
+        t = torch.empty_like(h)  # t_k: u (the caller's tensor) is only read
+        Us = u_t.unbind(0)
+        S = u.new_zeros(n_steps, batch, n) if states else None
+    final = h.clone() if masked else None  # each row's last state, copied as it ends
+    Es = E.unbind(0) if noisy else [None] * n_steps
+    Rs = R.unbind(0) if scaled else [None] * n_steps
+    drift = torch.empty(batch, n, dtype=u.dtype, device=u.device) if scaled else None
+    b_prev = batch
+    for k in range(n_steps):
+        b = active[k]
+        if b < b_prev and final is not None:  # the rows whose sequence ended at step k
+            final[b:b_prev] = h[b:b_prev]
+        if b == 0:
+            break
+        if keep:
+            t, h_next = Ts[k], Hs[k + 1]
+        hb, tb, hn, u_k, r_k, d, e_k = _rows(b, batch, h, t, h_next, Us[k], Rs[k], drift, Es[k])
+        if not (keep or fresh):  # the additive noise s1 E_k (kept in H from the start)
+            torch.mul(e_k, s1, out=hn)
+        _euler_step(hb, tb, hn, Ka, Wt, dt, r_k, d, e_k if mult else None, s2, fresh, u=u_k)
+        if S is not None:
+            S[k, :b] = hn
+        h, h_next = h_next, h
+        b_prev = b
+    if final is None:
+        out = h.clone() if keep else h  # (H is kept for the backward pass)
+    else:
+        if b_prev > 0:
+            final[:b_prev] = h[:b_prev]
+        out = torch.empty_like(final)
+        out[perm_dev] = final
+    if states:  # h_1 .. h_T in the caller's row order, zero past each sequence's end
+        if keep:
+            S = H[1:].clone() if ended is None else H[1:].masked_fill(ended[..., None], 0.0)
+        if masked:
+            S = _rows_unsorted(perm_dev, S)
+        S = S.transpose(0, 1)
+    return out, S, ((Kp, H, Tanh, E, R, perm, active) if keep else None)
 
+
+class _EulerRecursion(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, u, K, dt, lengths, s1, s2, xi, own_xi=False, r=None, states=False):
+        ctx.set_materialize_grads(False)
+        out, S, saved = _euler_forward(
+            u, K, dt, lengths, s1, s2, xi, r, states, keep=True, own_xi=own_xi
+        )
+        Kp, H, Tanh, E, R, ctx.perm, ctx.active = saved
         ctx.save_for_backward(K, dt, Kp, H, Tanh, E, R)
-        ctx.perm = perm
-        ctx.active = active
         ctx.s1, ctx.s2 = s1, s2
-        ctx.noisy = noisy
-        return out if S is None else (out, S.transpose(0, 1))
+        ctx.noisy = xi is not None
+        return out if S is None else (out, S)
 
     @staticmethod
     def backward(ctx, grad_out, grad_states=None):
-        K, dt, Kp, H, Tanh, E, R = ctx.saved_tensors
-        perm, active = ctx.perm, ctx.active
-        s1, s2 = ctx.s1, ctx.s2
-        n_steps, batch, n = Tanh.shape
-        masked = perm is not None
-        scaled = R is not None  # then KaT is M^T and the identity is added per step
-        mult = ctx.noisy and s2 != 0.0
-        KaT, W = Kp[:, :n].T, Kp[:, n:].T
-        need_u, need_K, need_dt = ctx.needs_input_grad[:3]
-
         if grad_out is None and grad_states is None:
             return (None,) * 10
+        grad_u, grad_K, grad_dt = _Adjoint(ctx, grad_out, grad_states).gradients()
+        return grad_u, grad_K, grad_dt, None, None, None, None, None, None, None
+
+
+class _Adjoint:
+    """The backward pass of ``_EulerRecursion`` (see the module doc), in named pieces:
+    the incoming gradients in the recursion's row order, the time axis walked backwards
+    in chunks (``chunk``: per step, ``step``), the parameters' gradients reduced per
+    chunk (``reduce``), then assembled (``gradients``)."""
+
+    def __init__(self, ctx, grad_out, grad_states):
+        K, dt, Kp, H, Tanh, E, R = ctx.saved_tensors
+        self.K, self.dt, self.H, self.Tanh, self.E, self.R = K, dt, H, Tanh, E, R
+        self.perm, self.active = ctx.perm, ctx.active
+        self.s1, self.s2 = ctx.s1, ctx.s2
+        self.noisy = ctx.noisy
+        n_steps, batch, n = Tanh.shape
+        self.n_steps, self.batch, self.n = n_steps, batch, n
+        self.masked = self.perm is not None
+        self.scaled = R is not None  # then KaT is M^T and the identity is added per step
+        self.mult = ctx.noisy and self.s2 != 0.0
+        self.KaT, self.W = Kp[:, :n].T, Kp[:, n:].T
+        self.need_u, self.need_K, self.need_dt = ctx.needs_input_grad[:3]
+
         like = grad_out if grad_out is not None else grad_states
         dev, dtype = like.device, like.dtype
         grad_final = (
@@ -311,186 +376,146 @@ class _EulerRecursion(torch.autograd.Function):
         )
         # dL/dh_{k+1} read from the states (time-major), added where step k receives it.
         GS = None if grad_states is None else grad_states.transpose(0, 1)
-        if masked:
-            perm_dev = perm.to(dev)
-            grad_final = grad_final[perm_dev]
+        if self.masked:
+            self.perm_dev = self.perm.to(dev)
+            grad_final = grad_final[self.perm_dev]
             if GS is not None:
-                GS = GS[:, perm_dev]
+                GS = GS[:, self.perm_dev]
+        self.grad_final, self.GS = grad_final, GS
         # P[k] = dL/du_k, time-major like Tanh (B rows of one step are contiguous).
-        P = (torch.zeros if masked else torch.empty)(n_steps, batch, n, dtype=dtype, device=dev)
-        Ps = P.unbind(0)
-        grad_Ka = torch.zeros(n, n, dtype=dtype, device=dev)
-        grad_W = torch.zeros(n, n, dtype=dtype, device=dev)
-        grad_dt = torch.zeros(n, dtype=dtype, device=dev)
-        noise_dt = torch.zeros(n, dtype=dtype, device=dev) if ctx.noisy else None
+        self.P = (torch.zeros if self.masked else torch.empty)(
+            n_steps, batch, n, dtype=dtype, device=dev
+        )
+        self.Ps = self.P.unbind(0)
+        self.grad_Ka = torch.zeros(n, n, dtype=dtype, device=dev)
+        self.grad_W = torch.zeros(n, n, dtype=dtype, device=dev)
+        self.grad_dt = torch.zeros(n, dtype=dtype, device=dev)
+        self.noise_dt = torch.zeros(n, dtype=dtype, device=dev) if ctx.noisy else None
         # The time axis goes backwards in chunks: G (dL/dh) and D = dt (1 - t^2) live only
         # per chunk (one buffer G_all, reused), and the parameter gradients are accumulated
         # per chunk. G[j] = dL/dh_{k0 + j}, j = 0 .. k1 - k0; G[-1] comes from the chunk
         # above (its G[0]), zero at the top.
-        G_all = torch.empty(min(_CHUNK, n_steps) + 1, batch, n, dtype=dtype, device=dev)
+        self.G_all = torch.empty(min(_CHUNK, n_steps) + 1, batch, n, dtype=dtype, device=dev)
+        self.Es = E.unbind(0) if self.mult else None
+        if self.scaled:  # RG[j] = r_k g_{k+1}, per chunk (zero on rows that have ended)
+            self.RG_all = torch.empty(min(_CHUNK, n_steps), batch, n, dtype=dtype, device=dev)
+        self.b_next = 0
+
+    def gradients(self):
+        """``(dL/du, dL/dK, dL/ddt)``, each None where it is not needed."""
         carry = None
-        Es = E.unbind(0) if mult else None
-        if scaled:  # RG[j] = r_k g_{k+1}, per chunk (zero on rows that have ended)
-            RG_all = torch.empty(min(_CHUNK, n_steps), batch, n, dtype=dtype, device=dev)
-        b_next = 0
-        for k1 in range(n_steps, 0, -_CHUNK):
+        for k1 in range(self.n_steps, 0, -_CHUNK):
             k0 = max(0, k1 - _CHUNK)
-            G = G_all[: k1 - k0 + 1]
-            if carry is None:
-                G[-1].zero_()
-            else:
-                G[-1].copy_(carry)
-            if masked:  # rows that have ended keep a zero gradient
-                G[:-1].zero_()
-            Tc = Tanh[k0:k1]
-            D = torch.mul(Tc, Tc).mul_(-dt).add_(dt)
-            if scaled:  # D = r dt (1 - t^2)
-                Rs = R[k0:k1].unbind(0)
-                D.mul_(R[k0:k1])
-                RG = RG_all[: k1 - k0]
-                if masked:
-                    RG.zero_()
-                RGs = RG.unbind(0)
-            Gs, Ds = G.unbind(0), D.unbind(0)
-            for k in range(k1 - 1, k0 - 1, -1):
-                b = active[k]
-                j = k - k0
-                if b > b_next:  # sequences whose last step is k + 1: their gradient enters here
-                    Gs[j + 1][b_next:b] = grad_final[b_next:b]
-                    if GS is not None:  # (the other rows received GS[k] at step k + 1)
-                        Gs[j + 1][b_next:b] += GS[k][b_next:b]
-                if b == batch:
-                    g, d, p_out, g_prev = Gs[j + 1], Ds[j], Ps[k], Gs[j]
-                    if scaled:
-                        r_k, rg_out = Rs[j], RGs[j]
-                    if mult:
-                        e_k = Es[k]
-                elif b == 0:
-                    continue
-                else:
-                    g, d, p_out, g_prev = Gs[j + 1][:b], Ds[j][:b], Ps[k][:b], Gs[j][:b]
-                    if scaled:
-                        r_k, rg_out = Rs[j][:b], RGs[j][:b]
-                    if mult:
-                        e_k = Es[k][:b]
-                p = torch.mul(g, d, out=p_out)
-                # The states' gradient dL/dh_k enters g_k as it is formed.
-                gs = None if GS is None or k == 0 else GS[k - 1][:b]
-                if scaled:
-                    rg = torch.mul(g, r_k, out=rg_out)
-                    if k > 0:  # g_k = g_{k+1} + (r_k g_{k+1}) M^T + p_k W
-                        if gs is None:
-                            torch.addmm(g, rg, KaT, out=g_prev).addmm_(p, W)
-                        else:
-                            torch.add(g, gs, out=g_prev).addmm_(rg, KaT).addmm_(p, W)
-                        if mult:
-                            g_prev.addcmul_(g, e_k, value=s2)
-                elif k > 0:
-                    if gs is None:
-                        torch.mm(g, KaT, out=g_prev).addmm_(p, W)
-                    else:
-                        torch.addmm(gs, g, KaT, out=g_prev).addmm_(p, W)
-                    if mult:
-                        g_prev.addcmul_(g, e_k, value=s2)
-                b_next = b
+            G, RG = self.chunk(k0, k1, carry)
             carry = G[0]  # read (copied) before the next chunk writes into G_all
-            Gc, Hc = G[1:], H[k0:k1].reshape(-1, n)
-            Gr = RG if scaled else Gc  # the gradient reaching the drift: r_k g_{k+1}
-            if need_K or need_dt:
-                grad_Ka.addmm_(Hc.T, Gr.reshape(-1, n))
-            if need_K:
-                grad_W.addmm_(Hc.T, P[k0:k1].reshape(-1, n))
-            if need_dt:
-                # Sums over (time, batch) as products and column sums: einsum would
-                # permute into batched dot products, several times slower at this size.
-                grad_dt += torch.mul(Gr, Tc).sum((0, 1))
-                if ctx.noisy:  # sum g_{k+1} * (s_1 + s_2 h_k) * E_k
-                    GE = torch.mul(Gc, E[k0:k1])
-                    if s2 != 0.0:
-                        GE.mul_(torch.mul(H[k0:k1], s2).add_(s1))
-                    elif s1 != 1.0:
-                        GE.mul_(s1)
-                    noise_dt += GE.sum((0, 1))
-            del D
+            self.reduce(k0, k1, G, RG)
+        return self.assembled()
 
-        grad_u = grad_K = None
-        if need_K:
-            grad_K = torch.cat([grad_Ka * dt, grad_W], dim=1)
-        if need_dt:
-            grad_dt += (grad_Ka * K[:, :n]).sum(0)
-            if ctx.noisy:
-                grad_dt += noise_dt / (2 * dt)
+    def chunk(self, k0, k1, carry):
+        """The adjoint over steps ``k1 - 1`` down to ``k0``: ``G`` (``dL/dh_k0 ..
+        dL/dh_k1``) from ``carry`` (``dL/dh_k1``; None at the top), ``P[k0:k1]``, and
+        ``RG`` (``r_k g_{k+1}``; None without step scales)."""
+        dt, R = self.dt, self.R
+        G = self.G_all[: k1 - k0 + 1]
+        if carry is None:
+            G[-1].zero_()
         else:
-            grad_dt = None
-        if need_u:  # (B, T, N), a view of the time-major P (the strides of u from encode)
-            if masked:
-                P = _rows_unsorted(perm_dev, P)
-            grad_u = P.transpose(0, 1)
-        return grad_u, grad_K, grad_dt, None, None, None, None, None, None, None
+            G[-1].copy_(carry)
+        if self.masked:  # rows that have ended keep a zero gradient
+            G[:-1].zero_()
+        Tc = self.Tanh[k0:k1]
+        D = torch.mul(Tc, Tc).mul_(-dt).add_(dt)
+        RG = Rs = RGs = None
+        if self.scaled:  # D = r dt (1 - t^2)
+            Rs = R[k0:k1].unbind(0)
+            D.mul_(R[k0:k1])
+            RG = self.RG_all[: k1 - k0]
+            if self.masked:
+                RG.zero_()
+            RGs = RG.unbind(0)
+        Gs, Ds = G.unbind(0), D.unbind(0)
+        for k in range(k1 - 1, k0 - 1, -1):
+            j = k - k0
+            self.step(
+                k, Gs[j + 1], Ds[j], Gs[j],
+                None if Rs is None else Rs[j], None if RGs is None else RGs[j],
+            )
+        return G, RG
 
-
-def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None, states=False):
-    """The same recursion without storing anything for a backward pass (but the
-    states ``h_1 .. h_T`` when ``states``)."""
-    batch, n_steps, n = u.shape
-    perm, sorted_lengths, active = _active_rows(lengths, batch, n_steps)
-    noisy = xi is not None  # euler_final_state passes draws only when there is noise
-    scaled = r is not None
-    Kp = _stepping_matrix(K, dt, identity=not scaled)
-    Ka, Wt = Kp[:, :n], Kp[:, n:]
-    u_t = u.transpose(0, 1)
-    E = dt.sqrt() * xi if noisy else None
-    R = _step_scales(r, u) if scaled else None
-    if perm is not None:
-        perm_dev = perm.to(u.device)
-        u_t, E, R = _rows_in_order(perm_dev, u_t, E, R)
-    u_t = u_t.contiguous()
-    h = u.new_zeros(batch, n)
-    h_next = torch.empty_like(h)
-    t_all = torch.empty_like(h)  # t_k: u (the caller's tensor) is only read
-    drift = torch.empty_like(h) if scaled else None
-    if scaled:  # rows of steps past a sequence's end are never read
-        R = R.contiguous().unsqueeze(-1)
-        if noisy:
-            E.mul_(R.sqrt())
-    add = noisy and s1 != 0.0
-    mult = noisy and s2 != 0.0
-    final = h.clone() if perm is not None else None
-    S = u.new_zeros(n_steps, batch, n) if states else None
-    b_prev = batch
-    Us = u_t.unbind(0)
-    r_k = d = e_k = None
-    for k in range(n_steps):
-        b = active[k]
-        if b < b_prev and final is not None:
-            final[b:b_prev] = h[b:b_prev]
+    def step(self, k, g, d, g_prev, r_k=None, rg_out=None):
+        """One step of the adjoint: ``p_k`` into ``P[k]`` and ``g_k`` into ``g_prev`` from
+        ``g = g_{k+1}`` and ``d = (r_k) dt (1 - t_k^2)``, on the rows still running."""
+        b = self.active[k]
+        b_next, batch = self.b_next, self.batch
+        if b > b_next:  # sequences whose last step is k + 1: their gradient enters here
+            g[b_next:b] = self.grad_final[b_next:b]
+            if self.GS is not None:  # (the other rows received GS[k] at step k + 1)
+                g[b_next:b] += self.GS[k][b_next:b]
         if b == 0:
-            break
-        if b == batch:
-            hb, u_k, t, hn = h, Us[k], t_all, h_next
-        else:
-            hb, u_k, t, hn = h[:b], Us[k][:b], t_all[:b], h_next[:b]
-        if scaled:
-            r_k, d = R[k, :b], drift[:b]
-        if mult:
-            e_k = E[k, :b]
-        if add:
-            torch.mul(E[k, :b], s1, out=hn)
-        _euler_step(hb, t, hn, Ka, Wt, dt, r_k, d, e_k, s2, fresh=not add, u=u_k)
-        if S is not None:
-            S[k, :b] = hn
-        h, h_next = h_next, h
-        b_prev = b
-    if final is None:
-        out = h
-    else:
-        if b_prev > 0:
-            final[:b_prev] = h[:b_prev]
-        out = torch.empty_like(final)
-        out[perm_dev] = final
-        if S is not None:
-            S = _rows_unsorted(perm_dev, S)
-    return out if S is None else (out, S.transpose(0, 1))
+            return
+        e_k = self.Es[k] if self.mult else None
+        g, d, p_out, g_prev, r_k, rg_out, e_k = _rows(
+            b, batch, g, d, self.Ps[k], g_prev, r_k, rg_out, e_k
+        )
+        KaT, W, s2 = self.KaT, self.W, self.s2
+        p = torch.mul(g, d, out=p_out)
+        # The states' gradient dL/dh_k enters g_k as it is formed.
+        gs = None if self.GS is None or k == 0 else self.GS[k - 1][:b]
+        if self.scaled:
+            rg = torch.mul(g, r_k, out=rg_out)
+            if k > 0:  # g_k = g_{k+1} + (r_k g_{k+1}) M^T + p_k W
+                if gs is None:
+                    torch.addmm(g, rg, KaT, out=g_prev).addmm_(p, W)
+                else:
+                    torch.add(g, gs, out=g_prev).addmm_(rg, KaT).addmm_(p, W)
+                if self.mult:
+                    g_prev.addcmul_(g, e_k, value=s2)
+        elif k > 0:
+            if gs is None:
+                torch.mm(g, KaT, out=g_prev).addmm_(p, W)
+            else:
+                torch.addmm(gs, g, KaT, out=g_prev).addmm_(p, W)
+            if self.mult:
+                g_prev.addcmul_(g, e_k, value=s2)
+        self.b_next = b
+
+    def reduce(self, k0, k1, G, RG):
+        """The chunk's part of the parameters' gradients: products over its ``(steps x B)``
+        rows."""
+        n, s1, s2 = self.n, self.s1, self.s2
+        Gc, Hc = G[1:], self.H[k0:k1].reshape(-1, n)
+        Gr = RG if self.scaled else Gc  # the gradient reaching the drift: r_k g_{k+1}
+        if self.need_K or self.need_dt:
+            self.grad_Ka.addmm_(Hc.T, Gr.reshape(-1, n))
+        if self.need_K:
+            self.grad_W.addmm_(Hc.T, self.P[k0:k1].reshape(-1, n))
+        if self.need_dt:
+            # Sums over (time, batch) as products and column sums: einsum would
+            # permute into batched dot products, several times slower at this size.
+            self.grad_dt += torch.mul(Gr, self.Tanh[k0:k1]).sum((0, 1))
+            if self.noisy:  # sum g_{k+1} * (s_1 + s_2 h_k) * E_k
+                GE = torch.mul(Gc, self.E[k0:k1])
+                if s2 != 0.0:
+                    GE.mul_(torch.mul(self.H[k0:k1], s2).add_(s1))
+                elif s1 != 1.0:
+                    GE.mul_(s1)
+                self.noise_dt += GE.sum((0, 1))
+
+    def assembled(self):
+        """``(dL/du, dL/dK, dL/ddt)`` from the reductions (None where not needed)."""
+        n, dt = self.n, self.dt
+        grad_u = grad_K = grad_dt = None
+        if self.need_K:
+            grad_K = torch.cat([self.grad_Ka * dt, self.grad_W], dim=1)
+        if self.need_dt:
+            grad_dt = self.grad_dt
+            grad_dt += (self.grad_Ka * self.K[:, :n]).sum(0)
+            if self.noisy:
+                grad_dt += self.noise_dt / (2 * dt)
+        if self.need_u:  # (B, T, N), a view of the time-major P (the strides of u from encode)
+            P = _rows_unsorted(self.perm_dev, self.P) if self.masked else self.P
+            grad_u = P.transpose(0, 1)
+        return grad_u, grad_K, grad_dt
 
 
 def _triton_kernels(u):
@@ -564,4 +589,5 @@ def euler_final_state(
         return kernels.euler_triton(u, K, dt, lengths, s1, s2, xi, step_scale, states)
     if torch.is_grad_enabled() and (u.requires_grad or K.requires_grad or dt.requires_grad):
         return _EulerRecursion.apply(u, K, dt, lengths, s1, s2, xi, own_xi, step_scale, states)
-    return _euler_inference(u, K, dt, lengths, s1, s2, xi, step_scale, states)
+    out, S, _ = _euler_forward(u, K, dt, lengths, s1, s2, xi, step_scale, states, own_xi=own_xi)
+    return out if S is None else (out, S)

@@ -100,7 +100,7 @@ def _check_opset(target_opset):
 def _reader_weights(reader, scaled):
     """The constants of one reader's recursion, float32 arrays, as the module computes them.
 
-    The Euler step of prediction is the fused one of ``_fused._euler_inference``:
+    The Euler step of prediction is the fused one of ``_fused._euler_forward``:
     ``h' = h Ka + dt * tanh(h Wt + u)`` with ``[Ka, Wt] = _stepping_matrix(K, dt)``,
     or with step scales ``r`` (``scaled``, observation times)
     ``h' = h + r (h M + dt * tanh(h Wt + u))`` with ``[M, Wt] =

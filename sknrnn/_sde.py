@@ -97,13 +97,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._fused import NOISE_INCREMENTS, euler_final_state, has_noise, noise_draws
+from ._fused import NOISE_INCREMENTS, any_shorter, euler_final_state, has_noise, noise_draws
 
 NOISE_TYPES = ("none", "additive", "multiplicative", "mixed")
 SOLVERS = ("euler", "midpoint")
 READOUTS = ("last", "mean", "max", "positions")
 # The fractions of each sequence's length at which readout="positions" reads the state.
 _POSITIONS = (0.25, 0.5, 0.75)
+# The methods that the fused recursion computes in its own way: a subclass that
+# overrides one of them runs the reference loop (NoisyRNN.runs_fused).
+_STEP_HOOKS = ("initial_state", "sde_step", "clean_step", "drift", "diffusion")
 
 
 def noise_levels(noise_type, noise_level):
@@ -228,7 +231,7 @@ def window_sequences(x, lengths, step_scale, window):
     n_windows = -(-n_steps // window)
     pad = n_windows * window - n_steps
     valid = None
-    if lengths is not None and bool((lengths < n_steps).any()):
+    if any_shorter(lengths, n_steps):
         valid = observed_steps(lengths, n_steps)
         x = x * valid.unsqueeze(-1).to(x.dtype)
     x = F.pad(x, (0, 0, 0, pad)).reshape(batch, n_windows, window * channels)
@@ -283,8 +286,8 @@ def reverse_sequences(x, lengths, step_scale):
     the time from that observation to the next one (``r_{L-k}``; the first reversed
     step keeps ``r_0``).
     """
-    batch, n_steps = x.shape[0], x.shape[1]
-    if lengths is None or not bool((lengths < n_steps).any()):
+    n_steps = x.shape[1]
+    if not any_shorter(lengths, n_steps):
         rev_x = x.flip(1)
         if step_scale is not None:
             step_scale = torch.cat([step_scale[:, :1], step_scale[:, 1:].flip(1)], dim=1)
@@ -359,7 +362,70 @@ class NoisyRNN(nn.Module):
     ``(batch, output_size)``. ``final_state`` integrates one direction over
     sequences that are already windowed (see ``window_sequences``).
     The fused Euler recursion takes uneven ``step_scale`` too (the reference loop
-    runs only with ``fused=False`` or the midpoint solver).
+    runs only with ``fused=False``, the midpoint solver or a subclass's own step;
+    see ``runs_fused``).
+
+    Subclassing
+    -----------
+    A subclass is a variant of the model that the estimators train, save and
+    load (their ``module=`` parameter). It is built with the arguments above
+    (a setting of its own is a class attribute) and overrides some of these
+    hooks, calling ``super()`` for the rest:
+
+    ``encode(x)``
+        The encoded input ``u``, ``(B, T, D)``, of the windowed ``x``; step ``k``
+        reads ``u[:, k]``. ``D = N`` for ``NoisyRNN``'s own step; a variant's
+        step may read more (e.g. a gate's input after ``U x + b``).
+    ``initial_state(batch, like)``
+        The state ``h_0`` of the reference loop, zeros ``(B, N)``. A variant
+        that carries more (a velocity) returns ``(B, S)``, ``S > N``: the
+        readout reads the first ``N`` columns.
+    ``sde_step(h, u, dt, K=None, xi=None)``
+        One step from the state ``h`` given ``u = u[:, k]``, the step ``dt``
+        (``(N,)``, or ``(B, N)`` with ``step_scale``), ``K = stacked_weight()``
+        (formed once per pass) and the noise draw ``xi`` (``(B, N)``; None
+        without noise). Each sequence keeps its state past its end. Other
+        random draws of a step come from ``self.generator`` (the reverse
+        reader's is the module's).
+    ``features(x, lengths=None, step_scale=None, noise=None)``
+        What the decoder reads, ``(B, F)``: the augmentation, the windows, both
+        readers and the readout. ``forward`` is ``decoder(features(...))``; a
+        variant that reads more replaces ``self.decoder`` in ``__init__``.
+    ``reset_parameters(generator=None)``
+        The initial weights. The estimators build the module on the meta
+        device, then call it: a variant with weights of its own draws them here,
+        after ``super().reset_parameters(generator)``. ``NoisyRNN.__init__`` calls
+        it before a subclass's ``__init__`` adds those weights: the override
+        skips them while they do not exist, and the subclass's ``__init__`` calls
+        it again at its end.
+
+    The fused recursion integrates ``NoisyRNN``'s own step: a subclass that
+    overrides ``initial_state``, ``sde_step``, ``clean_step``, ``drift`` or
+    ``diffusion`` runs the reference loop, autograd through every step (slower).
+    The reverse reader (``bidirectional``) is an instance of the same class,
+    built with ``output_size=0`` and one observation per step. A saved model
+    refers to the class by its import path: define it in an importable module.
+
+    Examples
+    --------
+    Noise increments ``dt^p xi`` instead of the SDE's ``sqrt(dt) xi``:
+
+    >>> import torch
+    >>> from sknrnn import NoisyRNN
+    >>> class PoweredNoise(NoisyRNN):
+    ...     power = 1.0
+    ...
+    ...     def sde_step(self, h, u, dt, K=None, xi=None):
+    ...         if xi is not None:
+    ...             xi = xi * dt.pow(self.power - 0.5)
+    ...         return super().sde_step(h, u, dt, K, xi)
+    >>> model = PoweredNoise(2, 8, 3, noise_type="additive", noise_additive=0.1)
+    >>> model.runs_fused, NoisyRNN(2, 8, 3).runs_fused
+    (False, True)
+    >>> model(torch.zeros(4, 10, 2)).shape
+    torch.Size([4, 3])
+
+    ``NoisyRNNClassifier(module=PoweredNoise)`` trains it.
     """
 
     def __init__(
@@ -430,18 +496,30 @@ class NoisyRNN(nn.Module):
         else:
             self.register_buffer("raw_dt", raw)
         if self.bidirectional:
-            # The reverse reader: the same equations, weights of its own, no decoder.
-            self.reverse = NoisyRNN(
+            # The reverse reader: the same class and equations, weights of its own, no
+            # decoder.
+            self.reverse = type(self)(
                 input_size * self.window, hidden_size, 0, noise_type=noise_type,
                 noise_additive=noise_additive, noise_multiplicative=noise_multiplicative,
                 noise_increment=noise_increment, solver=solver, dt=dt, learn_dt=learn_dt,
                 beta=beta, gamma_a=gamma_a, gamma_w=gamma_w, linear_weight=linear_weight,
                 init_std=init_std, fused=fused,
             )
-        # Where the training noise is drawn from (a torch.Generator on the module's
-        # device); torch's global generator when None. Not part of the state_dict.
         self.generator = None
         self.reset_parameters()
+
+    @property
+    def generator(self):
+        """Where the training noise is drawn from (a ``torch.Generator`` on the module's
+        device); torch's global generator when None. Not part of the state_dict; the
+        reverse reader's is this one."""
+        return self._generator
+
+    @generator.setter
+    def generator(self, generator):
+        self._generator = generator
+        if self.reverse is not None:
+            self.reverse.generator = generator
 
     def reset_parameters(self, generator=None):
         """Draw the initial weights from ``generator`` (a CPU generator; global when None).
@@ -545,6 +623,22 @@ class NoisyRNN(nn.Module):
     def is_noisy(self):
         return has_noise(self.noise_additive, self.noise_multiplicative)
 
+    @property
+    def runs_fused(self):
+        """Whether ``final_state`` runs the fused Euler recursion (``sknrnn._fused``):
+        ``fused``, the Euler solver, and ``NoisyRNN``'s own step (``initial_state``,
+        ``sde_step``, ``clean_step``, ``drift`` and ``diffusion`` not overridden);
+        else the reference loop."""
+        own_step = all(
+            getattr(type(self), name) is getattr(NoisyRNN, name) for name in _STEP_HOOKS
+        )
+        return self.fused and self.solver == "euler" and own_step
+
+    def initial_state(self, batch, like):
+        """The state ``h_0`` of the reference loop: zeros ``(batch, N)`` in the dtype and on
+        the device of ``like`` (a hook: see the class docstring)."""
+        return like.new_zeros(batch, self.hidden_size)
+
     def clean_step(self, h, u, dt=None, K=None, jacobian=False):
         """One deterministic step of the solver (the drift alone), as at prediction time.
 
@@ -575,6 +669,8 @@ class NoisyRNN(nn.Module):
 
         ``xi`` holds the increments' draws (Gaussian or Rademacher, see
         ``noise_draws``); with ``xi=None`` the step is deterministic (the drift alone).
+        The reference loop of ``final_state`` steps through this (a hook: see the class
+        docstring).
         """
         h_next = self.clean_step(h, u, dt, K)
         if xi is not None:
@@ -585,9 +681,10 @@ class NoisyRNN(nn.Module):
     def encode(self, x):
         """Apply the encoder to the (standardized) input: ``(B, T, C) -> (B, T, N)``.
 
-        The result is stored time-major (a ``(B, T, N)`` view of a ``(T, B, N)``
-        tensor), so that the recursion reads the ``B`` rows of each step contiguously
-        and its gradient comes back in the same layout, without a transposing copy.
+        A hook (see the class docstring). The result is stored time-major (a
+        ``(B, T, N)`` view of a ``(T, B, N)`` tensor), so that the recursion reads the
+        ``B`` rows of each step contiguously and its gradient comes back in the same
+        layout, without a transposing copy.
         """
         return self.encoder(x.transpose(0, 1)).transpose(0, 1)
 
@@ -599,7 +696,9 @@ class NoisyRNN(nn.Module):
         One direction, one step per row of ``x`` (already windowed: see ``forward``);
         the noise is drawn from ``generator`` (``self.generator`` when None). With
         ``states``, ``(final, S)``: ``S`` ``(B, T, N)`` holds every state ``h_1 .. h_T``
-        (zero past each sequence's end).
+        (zero past each sequence's end). The fused Euler recursion when ``runs_fused``,
+        else the reference loop: ``sde_step`` from ``initial_state``, each sequence
+        keeping its state past its end; of a wider state, the first ``N`` columns.
         """
         generator = self.generator if generator is None else generator
         u_all = self.encode(x)
@@ -609,7 +708,7 @@ class NoisyRNN(nn.Module):
         noisy = (self.training if noise is None else noise) and self.is_noisy
         if step_scale is not None and bool((step_scale == 1).all()):
             step_scale = None
-        if self.fused and self.solver == "euler":
+        if self.runs_fused:
             return euler_final_state(
                 u_all, K, dt, lengths,
                 self.noise_additive if noisy else 0.0,
@@ -619,10 +718,10 @@ class NoisyRNN(nn.Module):
                 increment=self.noise_increment,
                 states=states,
             )
-        h = u_all.new_zeros(batch, self.hidden_size)
+        h = self.initial_state(batch, u_all)
         kept = []
         active = None
-        if lengths is not None and bool((lengths < n_steps).any()):
+        if any_shorter(lengths, n_steps):
             active = observed_steps(lengths, n_steps).unsqueeze(-1).unbind(1)
         # Per-sample steps (B, T, N) for irregular sampling, else the same step throughout.
         dts = [dt] * n_steps if step_scale is None else (step_scale[..., None] * dt).unbind(1)
@@ -638,9 +737,12 @@ class NoisyRNN(nn.Module):
             h = h_next if active is None else torch.where(active[k], h_next, h)
             if states:
                 kept.append(h if active is None else h * active[k].to(h.dtype))
+        n = self.hidden_size
+        if h.shape[-1] != n:  # a variant's state beside h (see initial_state)
+            h, kept = h[:, :n], [s[:, :n] for s in kept]
         if not states:
             return h
-        return h, (torch.stack(kept, 1) if kept else u_all.new_zeros(batch, 0, self.hidden_size))
+        return h, (torch.stack(kept, 1) if kept else u_all.new_zeros(batch, 0, n))
 
     def read(self, x, lengths=None, step_scale=None, noise=None, generator=None, readout="last"):
         """What the decoder reads of this reader (``readout_features``), ``(B, N * blocks)``.
@@ -658,7 +760,9 @@ class NoisyRNN(nn.Module):
         (``input_clip``), then ``window`` observations per step."""
         return window_sequences(clip_inputs(x, self.input_clip), lengths, step_scale, self.window)
 
-    def forward(self, x, lengths=None, step_scale=None, noise=None):
+    def features(self, x, lengths=None, step_scale=None, noise=None):
+        """What the decoder reads, ``(B, F)``: the augmentation (in training), the windows,
+        both readers and the readout (a hook: see the class docstring)."""
         if self.augment > 0 and (self.training if noise is None else noise):
             x, lengths, step_scale = augment_sequences(
                 x, lengths, step_scale, self.augment, self.generator
@@ -672,4 +776,7 @@ class NoisyRNN(nn.Module):
                 rev_x, lengths, rev_scale, noise, self.generator, self.readout
             )
             h = torch.cat([h, h_rev], dim=1)
-        return self.decoder(h)
+        return h
+
+    def forward(self, x, lengths=None, step_scale=None, noise=None):
+        return self.decoder(self.features(x, lengths, step_scale, noise))
