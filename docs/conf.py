@@ -11,10 +11,10 @@ The gallery runs ``examples/plot_*.py`` with ``SKNRNN_EXAMPLES_FAST=1`` (their
 small setting, seconds each); ``SKNRNN_EXAMPLES_FAST=0 make docs`` runs them in full.
 """
 
-import inspect
 import os
 import sys
 import types
+import warnings
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -61,6 +61,9 @@ autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()
+# numpydoc drops a section it does not know (with a Python warning, which -W does not
+# see): an error instead, so that no docstring loses a part of itself on its page
+warnings.filterwarnings("error", message="Unknown section", category=UserWarning)
 
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3

@@ -365,9 +365,7 @@ class NoisyRNN(nn.Module):
     runs only with ``fused=False``, the midpoint solver or a subclass's own step;
     see ``runs_fused``).
 
-    Subclassing
-    -----------
-    A subclass is a variant of the model that the estimators train, save and
+    **Subclassing.** A subclass is a variant of the model that the estimators train, save and
     load (their ``module=`` parameter). It is built with the arguments above
     (a setting of its own is a class attribute) and overrides some of these
     hooks, calling ``super()`` for the rest:
