@@ -20,7 +20,7 @@ def _module(noise_type="none", solver="euler", add=0.0, mult=0.0, seed=0, **kw):
 
 
 def _reference(m, x, xi=None, length=None, scale=None):
-    """The recursion of the README's *Noise convention*, written out for one sequence in NumPy.
+    """The recursion of the *Noise convention* (docs/user_guide/noise.md), written out for one sequence in NumPy.
 
     ``h_{k+1} = h_k + dt * f(h_k, x_k) + sqrt(dt) * (s1 + s2 * h_k) * xi_k`` with
     ``f(h, x) = linear_weight * A h + tanh(W h + U x + b)`` (the midpoint rule evaluates
