@@ -112,10 +112,16 @@ SECTIONS = [
 ]
 
 
+# What the Data section says of each value (the values have no docstrings).
+DATA_DOCS = {"__version__": "The version of the package (as in ``pyproject.toml``)."}
+
+
 def _section_of(name):
     obj = getattr(sknrnn, name)
     if isinstance(obj, types.ModuleType):
         return "Modules"
+    if not callable(obj):  # a value (__version__): a py:data entry, no page of its own
+        return "Data"
     module = getattr(obj, "__module__", None)
     for title, modules in SECTIONS:
         if module in modules:
@@ -124,12 +130,10 @@ def _section_of(name):
 
 
 def api_sections():
-    """``{section title: [names]}`` covering every name of ``sknrnn.__all__`` but ``__version__``."""
-    order = [title for title, _ in SECTIONS] + ["Modules", "Other"]
+    """``{section title: [names]}`` covering every name of ``sknrnn.__all__``."""
+    order = [title for title, _ in SECTIONS] + ["Modules", "Data", "Other"]
     sections = {title: [] for title in order}
     for name in sknrnn.__all__:
-        if name == "__version__":
-            continue
         sections[_section_of(name)].append(name)
     return {title: names for title, names in sections.items() if names}
 
@@ -143,11 +147,18 @@ def write_api_page(path=DOCS / "api.rst"):
         "",
         ".. currentmodule:: sknrnn",
         "",
-        "Every public name of sknrnn (``sknrnn.__all__``), each on a page of its own.",
-        f"``sknrnn.__version__`` is the version string (``{sknrnn.__version__!r}``).",
+        "Every public name of sknrnn (``sknrnn.__all__``): each function, class and module",
+        "on a page of its own, each value under *Data*.",
         "",
     ]
     for title, names in api_sections().items():
+        if title == "Data":
+            lines += [title, "-" * len(title), ""]
+            for name in names:
+                about = DATA_DOCS.get(name, "A value of the package.")
+                lines += [f".. py:data:: {name}", f"   :value: {getattr(sknrnn, name)!r}", "",
+                          f"   {about}", ""]
+            continue
         lines += [title, "-" * len(title), "", ".. autosummary::", "   :toctree: generated",
                   "   :nosignatures:", ""]
         lines += [f"   {name}" for name in names] + [""]
