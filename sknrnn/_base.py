@@ -44,7 +44,12 @@ _AUTO_EPOCHS = (10, 1000)
 _AUTO_WINDOW_STEPS = 128
 _AUTO_DT_RANGE = 64
 
-_AUTO_NAMES = ("_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS", "_AUTO_WINDOW_STEPS", "_AUTO_DT_RANGE")
+# Screen only (issue 26), off when 0: the additive training noise relative to each
+# unit's running state scale, at this level (NoisyRNN.set_noise_relative).
+_AUTO_NOISE_RELATIVE = 0.0
+
+_AUTO_NAMES = ("_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS", "_AUTO_WINDOW_STEPS", "_AUTO_DT_RANGE",
+               "_AUTO_NOISE_RELATIVE")
 
 
 @contextmanager
@@ -411,6 +416,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             module = NoisyRNN(**self._module_kwargs)
         module = module.to_empty(device=device)
         module.reset_parameters(torch.Generator().manual_seed(_sub_seed(seed, _INIT)))
+        if _AUTO_NOISE_RELATIVE:  # screen only: relative additive noise
+            module.set_noise_relative(_AUTO_NOISE_RELATIVE)
         return module
 
     # -- random streams ---------------------------------------------------------

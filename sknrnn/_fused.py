@@ -135,9 +135,20 @@ def _rows_in_order(perm, *tensors):
     return [None if t is None else t[:, perm] for t in tensors]
 
 
+def _nonzero(level):
+    """Whether a level is nonzero: a float, or a per-unit tensor ``(N,)`` (any unit)."""
+    if torch.is_tensor(level):
+        return bool((level != 0).any())
+    return level != 0.0
+
+
 def has_noise(s1, s2):
-    """Whether the diffusion ``s_1 + s_2 h`` is nonzero: the one test of "is it noisy"."""
-    return s1 != 0.0 or s2 != 0.0
+    """Whether the diffusion ``s_1 + s_2 h`` is nonzero: the one test of "is it noisy".
+
+    ``s_1`` may be a per-unit tensor ``(N,)`` (the screen-only relative additive noise,
+    ``NoisyRNN.noise_relative``); ``s_2`` is a float.
+    """
+    return _nonzero(s1) or s2 != 0.0
 
 
 def _euler_step(
@@ -239,7 +250,7 @@ class _EulerRecursion(torch.autograd.Function):
         # H[k + 1] starts as the additive noise s1 E_k, then receives h_k K'[:, :N].
         # Without additive noise every step overwrites its row of H (fresh), and only
         # the rows that have ended need zeros (the backward multiplies them by zero).
-        fresh = not (noisy and s1 != 0.0)
+        fresh = not (noisy and _nonzero(s1))
         H = (torch.zeros if fresh and masked else torch.empty)(
             n_steps + 1, batch, n, dtype=u.dtype, device=u.device
         )
@@ -408,7 +419,7 @@ class _EulerRecursion(torch.autograd.Function):
                     GE = torch.mul(Gc, E[k0:k1])
                     if s2 != 0.0:
                         GE.mul_(torch.mul(H[k0:k1], s2).add_(s1))
-                    elif s1 != 1.0:
+                    elif torch.is_tensor(s1) or s1 != 1.0:
                         GE.mul_(s1)
                     noise_dt += GE.sum((0, 1))
             del D
@@ -453,7 +464,7 @@ def _euler_inference(u, K, dt, lengths, s1, s2, xi, r=None, states=False):
         R = R.contiguous().unsqueeze(-1)
         if noisy:
             E.mul_(R.sqrt())
-    add = noisy and s1 != 0.0
+    add = noisy and _nonzero(s1)
     mult = noisy and s2 != 0.0
     final = h.clone() if perm is not None else None
     S = u.new_zeros(n_steps, batch, n) if states else None
@@ -522,7 +533,10 @@ def euler_final_state(
     lengths : integer tensor ``(B,)`` or None
         Valid steps of each sequence (all ``T`` when None).
     noise_additive, noise_multiplicative : float
-        ``s_1`` and ``s_2``; noise is drawn when one of them is nonzero.
+        ``s_1`` and ``s_2``; noise is drawn when one of them is nonzero. ``s_1`` may
+        also be a tensor ``(N,)``, one additive level per unit (the screen-only
+        relative additive noise of ``NoisyRNN.noise_relative``; no gradient flows to
+        it, and the Triton kernels are not used).
     xi : tensor ``(T, B, N)`` or None
         The draws of the noise increments (Gaussian or Rademacher, mean 0 and
         variance 1); drawn here when None and noise is on.
@@ -543,7 +557,11 @@ def euler_final_state(
     ``(final, S)`` where ``S`` ``(B, T, N)`` holds ``h_1 .. h_T`` (``S[:, k]`` is the
     state after reading step ``k``; zero past each sequence's end), differentiable too.
     """
-    s1, s2 = float(noise_additive), float(noise_multiplicative)
+    s2 = float(noise_multiplicative)
+    if torch.is_tensor(noise_additive):  # per unit (relative additive noise): no gradient
+        s1 = noise_additive.detach().to(device=u.device, dtype=u.dtype)
+    else:
+        s1 = float(noise_additive)
     batch, n_steps, n = u.shape
     if step_scale is not None and tuple(step_scale.shape) != (batch, n_steps):
         raise ValueError(
@@ -559,7 +577,7 @@ def euler_final_state(
     if n_steps == 0:
         out = u.new_zeros(batch, n) + 0.0 * (K.sum() + dt.sum())
         return (out, u.new_zeros(batch, 0, n)) if states else out
-    kernels = _triton_kernels(u)
+    kernels = None if torch.is_tensor(s1) else _triton_kernels(u)
     if kernels is not None:
         return kernels.euler_triton(u, K, dt, lengths, s1, s2, xi, step_scale, states)
     if torch.is_grad_enabled() and (u.requires_grad or K.requires_grad or dt.requires_grad):

@@ -104,6 +104,9 @@ SOLVERS = ("euler", "midpoint")
 READOUTS = ("last", "mean", "max", "positions")
 # The fractions of each sequence's length at which readout="positions" reads the state.
 _POSITIONS = (0.25, 0.5, 0.75)
+# Relative additive noise (screen only, off by default): per batch, the weight of the
+# batch's state RMS in the running scale ``c`` of each unit's state.
+_SCALE_MOMENTUM = 0.1
 
 
 def noise_levels(noise_type, noise_level):
@@ -397,6 +400,9 @@ class NoisyRNN(nn.Module):
         self.augment = float(augment)
         self.input_clip = None if input_clip is None else float(input_clip)
         self.reverse = None
+        # Screen only (issue 26), off when 0: the additive level relative to each unit's
+        # running state scale (see set_noise_relative); never saved.
+        self.noise_relative = 0.0
         self.configure(
             noise_type=noise_type,
             noise_additive=noise_additive,
@@ -537,9 +543,69 @@ class NoisyRNN(nn.Module):
             return f
         return f, K[:, :n].T + (1.0 - t * t).unsqueeze(-1) * K[:, n:].T
 
-    def diffusion(self, h):
-        """Diagonal of ``sigma(h)``: ``s_1 + s_2 h`` (each term present per noise type)."""
-        return self.noise_additive + self.noise_multiplicative * h
+    def diffusion(self, h, s1=None):
+        """Diagonal of ``sigma(h)``: ``s_1 + s_2 h`` (each term present per noise type).
+
+        ``s1``: the additive level(s) to use (a float or a per-unit ``(N,)`` tensor);
+        ``noise_additive`` when None.
+        """
+        s1 = self.noise_additive if s1 is None else s1
+        return s1 + self.noise_multiplicative * h
+
+    # -- relative additive noise (screen only, issue 26) ------------------------
+    def set_noise_relative(self, level):
+        """Make the additive noise relative to each unit's running state scale.
+
+        Screen only, off with ``level = 0`` (the default): with ``level > 0`` and a
+        noise type that has an additive term, the training diffusion of unit ``i`` is
+        ``level * c_i + s_2 h_i`` instead of ``s_1 + s_2 h_i``, where ``c_i`` is an
+        exponential moving average (momentum ``_SCALE_MOMENTUM`` per training batch,
+        no gradient) of the root mean square of unit ``i``'s state over the batch and
+        the valid steps of the earlier training batches, starting at 0: the first
+        batch has no additive noise, and the noise grows with the state. ``c`` is a
+        non-persistent buffer (``state_scale``, not in the state_dict), created by the
+        first training forward. Both readers.
+        """
+        level = float(level)
+        if not math.isfinite(level) or level < 0:
+            raise ValueError(f"the relative noise level must be finite and >= 0; got {level!r}.")
+        for reader in (self, self.reverse):
+            if reader is not None:
+                reader.noise_relative = level
+
+    def _relative(self):
+        """Whether the additive noise is relative (switch on and an additive term)."""
+        return self.noise_relative > 0 and self.noise_additive != 0.0
+
+    def _training_additive(self):
+        """The additive level(s) of a training forward: ``noise_additive``, or the
+        per-unit ``noise_relative * c`` (``(N,)``) under relative noise."""
+        if not self._relative():
+            return self.noise_additive
+        scale = getattr(self, "state_scale", None)
+        if scale is None:
+            return 0.0  # the first training batch: no state measured yet
+        return self.noise_relative * scale
+
+    def _update_state_scale(self, states, lengths):
+        """Move ``c`` (``state_scale``) towards the RMS per unit of ``states``
+        ``(B, T, N)`` over the batch and the valid steps (zero past each end)."""
+        with torch.no_grad():
+            states = states.detach()
+            batch, n_steps = states.shape[0], states.shape[1]
+            count = batch * n_steps if lengths is None else int(
+                lengths.clamp(0, n_steps).sum()
+            )
+            if count == 0:
+                return
+            rms = (states.float().square().sum((0, 1)) / count).sqrt()
+            scale = getattr(self, "state_scale", None)
+            if scale is None:
+                self.register_buffer(
+                    "state_scale", torch.zeros_like(rms), persistent=False
+                )
+                scale = self.state_scale
+            scale.mul_(1.0 - _SCALE_MOMENTUM).add_(rms, alpha=_SCALE_MOMENTUM)
 
     @property
     def is_noisy(self):
@@ -570,15 +636,16 @@ class NoisyRNN(nn.Module):
         eye = torch.eye(self.hidden_size, dtype=h.dtype, device=h.device)
         return h_next, eye + dt.unsqueeze(-1) * jf
 
-    def sde_step(self, h, u, dt, K=None, xi=None):
+    def sde_step(self, h, u, dt, K=None, xi=None, s1=None):
         """One integration step from ``h`` given ``u = U x + b``; ``xi`` is the noise draw.
 
         ``xi`` holds the increments' draws (Gaussian or Rademacher, see
         ``noise_draws``); with ``xi=None`` the step is deterministic (the drift alone).
+        ``s1``: the additive level(s) (``noise_additive`` when None).
         """
         h_next = self.clean_step(h, u, dt, K)
         if xi is not None:
-            h_next = h_next + dt.sqrt() * self.diffusion(h) * xi
+            h_next = h_next + dt.sqrt() * self.diffusion(h, s1) * xi
         return h_next
 
     # -- the whole sequence ----------------------------------------------------
@@ -603,16 +670,32 @@ class NoisyRNN(nn.Module):
         """
         generator = self.generator if generator is None else generator
         u_all = self.encode(x)
-        batch, n_steps = u_all.shape[0], u_all.shape[1]
         K = self.stacked_weight()
         dt = self.step_size()
         noisy = (self.training if noise is None else noise) and self.is_noisy
         if step_scale is not None and bool((step_scale == 1).all()):
             step_scale = None
+        if noisy and self.training and self._relative():
+            # Relative additive noise (screen only): this batch's levels come from the
+            # scale of the earlier batches; then this batch's states move the scale.
+            s1 = self._training_additive()
+            out = self._integrate(
+                u_all, K, dt, lengths, step_scale, True, generator, True, s1
+            )
+            self._update_state_scale(out[1], lengths)
+            return out if states else out[0]
+        return self._integrate(
+            u_all, K, dt, lengths, step_scale, noisy, generator, states,
+            self.noise_additive,
+        )
+
+    def _integrate(self, u_all, K, dt, lengths, step_scale, noisy, generator, states, s1):
+        """``final_state``'s recursion over the encoded ``u_all`` (additive level(s) ``s1``)."""
+        batch, n_steps = u_all.shape[0], u_all.shape[1]
         if self.fused and self.solver == "euler":
             return euler_final_state(
                 u_all, K, dt, lengths,
-                self.noise_additive if noisy else 0.0,
+                s1 if noisy else 0.0,
                 self.noise_multiplicative if noisy else 0.0,
                 step_scale=step_scale,
                 generator=generator,
@@ -634,7 +717,7 @@ class NoisyRNN(nn.Module):
             else [None] * n_steps
         )
         for k, u in enumerate(u_all.unbind(1)):
-            h_next = self.sde_step(h, u, dts[k], K, xis[k])
+            h_next = self.sde_step(h, u, dts[k], K, xis[k], s1)
             h = h_next if active is None else torch.where(active[k], h_next, h)
             if states:
                 kept.append(h if active is None else h * active[k].to(h.dtype))
