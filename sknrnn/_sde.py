@@ -598,7 +598,7 @@ class NoisyRNN(nn.Module):
             )
             if count == 0:
                 return
-            rms = (states.float().square().sum((0, 1)) / count).sqrt()
+            rms = (states.square().sum((0, 1)) / count).sqrt()
             scale = getattr(self, "state_scale", None)
             if scale is None:
                 self.register_buffer(

@@ -350,3 +350,49 @@ def test_gradcheck_states():
         lambda u, K, dt: _EulerRecursion.apply(u, K, dt, lengths, 0.3, 0.4, xi, False, None, True),
         (u, K, dt),
     )
+
+
+# -- relative additive noise (screen only, issue 26): a per-unit s_1 ----------------------
+
+
+@pytest.mark.parametrize("s2", [0.0, 0.4])
+@pytest.mark.parametrize("lengths", LENGTHS)
+@pytest.mark.parametrize("scaled", [False, True])
+def test_per_unit_additive_level_matches_loop(s2, lengths, scaled, monkeypatch):
+    monkeypatch.setattr(_fused, "_CHUNK", 4)
+    u, K, dt, xi = _inputs(n_steps=9)
+    s1 = torch.tensor([0.0, 0.1, 0.5, 2.0], dtype=torch.float64)  # one level per unit
+    lengths = None if LENGTHS[lengths] is None else torch.tensor(LENGTHS[lengths])
+    r = _scales(n_steps=9) if scaled else None
+    out, states = euler_final_state(u, K, dt, lengths, s1, s2, xi, step_scale=r, states=True)
+    ref, ref_states = _loop_states(u, K, dt, lengths, s1, s2, xi, r)
+    _assert_same_values_and_gradients(
+        torch.cat([out[:, None], states], 1), torch.cat([ref[:, None], ref_states], 1), (u, K, dt)
+    )
+    with torch.no_grad():
+        torch.testing.assert_close(euler_final_state(u, K, dt, lengths, s1, s2, xi, step_scale=r), ref)
+
+
+def test_relative_noise_scale_starts_at_zero_and_tracks_the_state():
+    torch.manual_seed(0)
+    m = NoisyRNN(3, 8, 2, noise_type="mixed", noise_additive=0.2, noise_multiplicative=0.0,
+                 dt=0.3, init_std=0.3, bidirectional=True).double()
+    keys = set(m.state_dict())
+    m.set_noise_relative(0.2)
+    assert m.reverse.noise_relative == 0.2
+    x = torch.randn(5, 7, 3, dtype=torch.float64)
+    # First training batch: no scale measured yet, so no additive noise (and s_2 = 0: no noise).
+    m.eval()
+    clean = m(x)
+    m.train()
+    torch.testing.assert_close(m(x), clean)
+    first = m.state_scale.clone()
+    _, states = m.final_state(x, noise=False, states=True)
+    torch.testing.assert_close(first, 0.1 * states.square().mean((0, 1)).sqrt())
+    m(x)  # the second batch is noisy, and moves the scale again
+    assert not torch.equal(m.state_scale, first) and bool((m.reverse.state_scale > 0).all())
+    assert set(m.state_dict()) == keys  # non-persistent: saves do not change
+    m.eval()
+    before = m.state_scale.clone()
+    m(x)
+    assert torch.equal(m.state_scale, before)  # evaluation forwards leave it alone
