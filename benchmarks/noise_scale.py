@@ -11,6 +11,11 @@ swamps what the state carries. Also the training loss curve of each fit.
 Run::
 
     python benchmarks/noise_scale.py DistalPhalanxOutlineCorrect --extra '{"noise_level": 0.1}'
+    python benchmarks/noise_scale.py Meat --relative 0.2 --skip-none   # relative additive noise
+
+With ``--relative`` the noisy model trains with the screen-only relative additive noise
+(``_AUTO_NOISE_RELATIVE``), and its rows also give the mean running state scale ``c`` of
+each group (the additive level of a unit is ``relative * c``).
 """
 
 import argparse
@@ -56,6 +61,9 @@ def state_noise(est, X, n_rows=256, draws=4):
             "noise_std_steps": float(dd.std()),
         })
         r = rows[-1]
+        scale = getattr(module, "state_scale", None)
+        if scale is not None:
+            r["scale_c"] = float(scale[g].mean())
         r["ratio_last"] = r["noise_std_last"] / max(r["state_std_last"], 1e-12)
         r["ratio_steps"] = r["noise_std_steps"] / max(r["state_std_steps"], 1e-12)
     return rows
@@ -69,15 +77,21 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--only-none", action="store_true",
                    help="fit only the noiseless model, and measure several levels on it")
+    p.add_argument("--relative", type=float, default=0.0,
+                   help="train the noisy model with relative additive noise at this level")
+    p.add_argument("--skip-none", action="store_true", help="do not fit the noiseless model")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     from sknrnn import NoisyRNNClassifier
+    from sknrnn._base import auto_budget
 
     Xtr, ytr, Xte, yte = load(a.dataset)
     models = [] if a.only_none else [("defaults", json.loads(a.extra))]
-    for label, params in models + [("none", {"noise_type": "none"})]:
-        est = NoisyRNNClassifier(random_state=a.seed, **params).fit(Xtr, ytr)
-        print(f"## {a.dataset} {label} {params}: test {est.score(Xte, yte):.3f} "
+    for label, params in models + ([] if a.skip_none else [("none", {"noise_type": "none"})]):
+        budget = {"_AUTO_NOISE_RELATIVE": a.relative} if label == "defaults" else {}
+        with auto_budget(**budget):
+            est = NoisyRNNClassifier(random_state=a.seed, **params).fit(Xtr, ytr)
+        print(f"## {a.dataset} {label} {params} {budget}: test {est.score(Xte, yte):.3f} "
               f"train {est.score(Xtr, ytr):.3f} epochs {est.n_iter_}")
         curve = est.loss_curve_
         print("loss curve (every tenth):",

@@ -675,10 +675,15 @@ class NoisyRNN(nn.Module):
         noisy = (self.training if noise is None else noise) and self.is_noisy
         if step_scale is not None and bool((step_scale == 1).all()):
             step_scale = None
-        if noisy and self.training and self._relative():
-            # Relative additive noise (screen only): this batch's levels come from the
-            # scale of the earlier batches; then this batch's states move the scale.
+        if noisy and self._relative():
+            # Relative additive noise (screen only): the levels come from the scale of
+            # the earlier training batches; a training batch's states then move it
+            # (noise=True outside training, as the diagnostics draw it, leaves it alone).
             s1 = self._training_additive()
+            if not self.training:
+                return self._integrate(
+                    u_all, K, dt, lengths, step_scale, True, generator, states, s1
+                )
             out = self._integrate(
                 u_all, K, dt, lengths, step_scale, True, generator, True, s1
             )
