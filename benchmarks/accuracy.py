@@ -465,6 +465,9 @@ def main(argv=None):
     parser.add_argument("--only-seed", type=int, default=None, metavar="SEED",
                         help="with --summarize: only the fits of this seed (to compare "
                              "one-seed candidates with the same seed of the defaults)")
+    parser.add_argument("--only-datasets", nargs="+", default=None, metavar="NAME",
+                        help="with --summarize: only the fits of these sets (to compare "
+                             "a candidate's seeds on the sets where it ran them)")
     parser.add_argument("--compare", nargs="+", default=None, metavar="MODEL",
                         help="with --summarize: per-set tables of these models beside the "
                              "defaults, noise_type='none' and the peers, with win/tie/loss counts")
@@ -480,6 +483,8 @@ def main(argv=None):
         rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
         if args.only_seed is not None:
             rows = [r for r in rows if r["seed"] == args.only_seed]
+        if args.only_datasets is not None:
+            rows = [r for r in rows if r["dataset"] in args.only_datasets]
         print(compare(rows, args.compare) if args.compare else summarize(rows))
         return
 
