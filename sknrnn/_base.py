@@ -47,9 +47,11 @@ _AUTO_DT_RANGE = 64
 # Screen only (issue 26), off when 0: the additive training noise relative to each
 # unit's running state scale, at this level (NoisyRNN.set_noise_relative).
 _AUTO_NOISE_RELATIVE = 0.0
+# With it: measure the state scale on a noiseless pass (True) or on the noisy states (False).
+_AUTO_NOISE_RELATIVE_CLEAN = False
 
 _AUTO_NAMES = ("_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS", "_AUTO_WINDOW_STEPS", "_AUTO_DT_RANGE",
-               "_AUTO_NOISE_RELATIVE")
+               "_AUTO_NOISE_RELATIVE", "_AUTO_NOISE_RELATIVE_CLEAN")
 
 
 @contextmanager
@@ -417,7 +419,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         module = module.to_empty(device=device)
         module.reset_parameters(torch.Generator().manual_seed(_sub_seed(seed, _INIT)))
         if _AUTO_NOISE_RELATIVE:  # screen only: relative additive noise
-            module.set_noise_relative(_AUTO_NOISE_RELATIVE)
+            module.set_noise_relative(_AUTO_NOISE_RELATIVE, clean=_AUTO_NOISE_RELATIVE_CLEAN)
         return module
 
     # -- random streams ---------------------------------------------------------

@@ -403,6 +403,7 @@ class NoisyRNN(nn.Module):
         # Screen only (issue 26), off when 0: the additive level relative to each unit's
         # running state scale (see set_noise_relative); never saved.
         self.noise_relative = 0.0
+        self.noise_relative_clean = False  # measure the scale on a clean pass instead
         self.configure(
             noise_type=noise_type,
             noise_additive=noise_additive,
@@ -553,7 +554,7 @@ class NoisyRNN(nn.Module):
         return s1 + self.noise_multiplicative * h
 
     # -- relative additive noise (screen only, issue 26) ------------------------
-    def set_noise_relative(self, level):
+    def set_noise_relative(self, level, clean=False):
         """Make the additive noise relative to each unit's running state scale.
 
         Screen only, off with ``level = 0`` (the default): with ``level > 0`` and a
@@ -564,7 +565,10 @@ class NoisyRNN(nn.Module):
         the valid steps of the earlier training batches, starting at 0: the first
         batch has no additive noise, and the noise grows with the state. ``c`` is a
         non-persistent buffer (``state_scale``, not in the state_dict), created by the
-        first training forward. Both readers.
+        first training forward. Both readers. ``clean``: measure ``c`` on the states of
+        a second, noiseless pass over the batch (no gradient; one more forward per
+        batch) instead of the training forward's own noisy states, so that the noise
+        does not feed its own scale.
         """
         level = float(level)
         if not math.isfinite(level) or level < 0:
@@ -572,6 +576,7 @@ class NoisyRNN(nn.Module):
         for reader in (self, self.reverse):
             if reader is not None:
                 reader.noise_relative = level
+                reader.noise_relative_clean = bool(clean)
 
     def _relative(self):
         """Whether the additive noise is relative (switch on and an additive term)."""
@@ -684,6 +689,16 @@ class NoisyRNN(nn.Module):
                 return self._integrate(
                     u_all, K, dt, lengths, step_scale, True, generator, states, s1
                 )
+            if self.noise_relative_clean:
+                out = self._integrate(
+                    u_all, K, dt, lengths, step_scale, True, generator, states, s1
+                )
+                with torch.no_grad():
+                    _, clean = self._integrate(
+                        u_all, K, dt, lengths, step_scale, False, None, True, 0.0
+                    )
+                self._update_state_scale(clean, lengths)
+                return out
             out = self._integrate(
                 u_all, K, dt, lengths, step_scale, True, generator, True, s1
             )

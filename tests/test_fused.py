@@ -397,3 +397,17 @@ def test_relative_noise_scale_starts_at_zero_and_tracks_the_state():
     before = m.state_scale.clone()
     m(x)
     assert torch.equal(m.state_scale, before)  # evaluation forwards leave it alone
+
+
+def test_relative_noise_clean_scale_is_measured_on_a_noiseless_pass():
+    torch.manual_seed(0)
+    m = NoisyRNN(3, 8, 2, noise_type="mixed", noise_additive=0.2, noise_multiplicative=0.2,
+                 dt=0.3, init_std=0.3).double()
+    m.set_noise_relative(0.4, clean=True)
+    x = torch.randn(5, 7, 3, dtype=torch.float64)
+    _, states = m.final_state(x, noise=False, states=True)
+    rms = states.square().mean((0, 1)).sqrt()
+    m.train()
+    for step in (1, 2):  # noisy forwards; the scale follows the clean states only
+        m(x).sum().backward()
+        torch.testing.assert_close(m.state_scale, (1 - 0.9 ** step) * rms)
