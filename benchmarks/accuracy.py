@@ -10,7 +10,7 @@ split and the same perturbation draws (the draws depend on the seed only):
   when aeon is not importable: ``pip install -e ".[bench]"``);
 - any ``--extra NAME='{"param": value}'``: sknrnn with those parameters (for tuning;
   a key with a leading underscore sets that constant of ``sknrnn._base`` for the fit
-  (``sknrnn._base.auto_budget``), e.g.
+  (``sknrnn._plan.auto_budget``), e.g.
   ``{"_AUTO_STEPS": 4000}`` for another step budget of ``max_iter="auto"``).
 
 Inputs are standardized with the training mean and std of each channel, and
@@ -151,8 +151,8 @@ def load(name):
 
 def budget(kind, extra):
     """The fit's context: the ``_AUTO_*`` constants that ``--extra`` sets for ``kind``
-    (its keys with a leading underscore), through ``sknrnn._base.auto_budget``."""
-    from sknrnn._base import auto_budget
+    (its keys with a leading underscore), through ``sknrnn._plan.auto_budget``."""
+    from sknrnn._plan import auto_budget
 
     return auto_budget(**{k: v for k, v in extra.get(kind, {}).items() if k.startswith("_")})
 

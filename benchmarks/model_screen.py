@@ -13,6 +13,10 @@ skorch callback passed as ``callbacks=``. The script patches nothing in sknrnn.
 - ``swa``: the weights at the end of a fit are the mean of those after each of its last
   ``swa`` fraction of epochs (stochastic weight averaging, the callback
   ``WeightAveraging``);
+- ``noise_warmup``: the training noise off in the first epoch of a fit, rising linearly to
+  its level over the first ``noise_warmup`` fraction of the fit's epochs (the callback
+  ``NoiseWarmup``; the module's levels ``noise_additive`` / ``noise_multiplicative``
+  scaled per epoch, and put back at the end of the fit);
 - ``input_noise``: Gaussian noise of that standard deviation added to the (standardized)
   input in training, when the model has training noise (noise of the SDE at its input;
   ``InputNoise``);
@@ -77,7 +81,7 @@ import accuracy  # noqa: E402
 
 # Keys of variants that an earlier form of the script screened and that are gone.
 REMOVED = ("smoothing", "draws", "warmup_epochs", "mixup")
-KEYS = ("readout", "dropout", "swa", "input_noise", "gated_dt", "gate_noise", "noise_power",
+KEYS = ("readout", "dropout", "swa", "noise_warmup", "input_noise", "gated_dt", "gate_noise", "noise_power",
         "encoder", "segments", "second_order", "params")
 
 
@@ -309,6 +313,33 @@ class WeightAveraging(Callback):
                     p.copy_(m)
 
 
+class NoiseWarmup(Callback):
+    """The training noise rising linearly from 0 over the first ``fraction`` of the epochs
+    of a fit: epoch ``k`` (from 0) of ``E`` trains at ``min(1, k / (fraction E))`` of the
+    module's levels, which are put back at the end of the fit."""
+
+    def __init__(self, fraction):
+        self.fraction = fraction
+
+    def _readers(self, net):
+        module = net.module_
+        return [module] + ([module.reverse] if module.reverse is not None else [])
+
+    def on_train_begin(self, net, **kwargs):
+        self.epoch_ = 0
+        self.levels_ = [(r.noise_additive, r.noise_multiplicative) for r in self._readers(net)]
+
+    def on_epoch_begin(self, net, **kwargs):
+        scale = min(1.0, self.epoch_ / max(self.fraction * net.max_epochs, 1e-12))
+        for reader, (s1, s2) in zip(self._readers(net), self.levels_):
+            reader.noise_additive, reader.noise_multiplicative = s1 * scale, s2 * scale
+        self.epoch_ += 1
+
+    def on_train_end(self, net, **kwargs):
+        for reader, (s1, s2) in zip(self._readers(net), self.levels_):
+            reader.noise_additive, reader.noise_multiplicative = s1, s2
+
+
 # -- a variant's estimator ------------------------------------------------------------
 def variant_module(variant):
     """The subclass of NoisyRNN that ``variant`` describes (None: NoisyRNN itself): one
@@ -364,8 +395,13 @@ def estimator_params(variant):
     module = variant_module(variant)
     if module is not None:
         params["module"] = module
+    callbacks = []
     if variant.get("swa"):
-        params["callbacks"] = [("swa", WeightAveraging(float(variant["swa"])))]
+        callbacks.append(("swa", WeightAveraging(float(variant["swa"]))))
+    if variant.get("noise_warmup"):
+        callbacks.append(("noise_warmup", NoiseWarmup(float(variant["noise_warmup"]))))
+    if callbacks:
+        params["callbacks"] = callbacks
     return params
 
 

@@ -2,135 +2,38 @@
 
 ``BaseNoisyRNN`` holds the parameters (their table: ``_params.py``) and turns
 them, with the data of each training call, into one plan (``_plan.FitPlan``:
-the arguments of :class:`sknrnn._sde.NoisyRNN`, the training budget of the
-``_AUTO_*`` constants below, the seed of the random streams, X (and times)
-checked and standardized, the loop's settings) from which it assigns its
-fitted attributes in one place. The modules below it receive values and
-return values. It trains through ``_net.py`` (the only module that knows
+the arguments of :class:`sknrnn._sde.NoisyRNN`, the training budget, the seed
+of the random streams, X (and times) checked and standardized, the loop's
+settings) from which it assigns its fitted attributes in one place. A
+training call goes down once: y, its weights and the split first, then X
+through ``_inputs.py`` and ``_validation.py`` into the plan, which comes back
+to be assigned; the modules below receive values and return values. It trains through ``_net.py`` (the only module that knows
 skorch; the net is a fitted attribute, so ``get_params`` shows only sknrnn's
 parameters), predicts through ``_inference.py``, and saves as plain arrays
 (older saves: ``_compat.py``).
 """
 
-import math
 import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight, check_is_fitted, validate_data,
+)
 
 from . import _net
 from ._compat import upgrade_saved_state
 from ._continued import apply_params, changed_params, tracked_params
-from ._inference import deterministic_outputs, module_device
+from ._inference import deterministic_outputs
 from ._inputs import module_inputs
 from ._params import ACCELERATORS, IN_MODULE, device_type, parameter_constraints
-from ._plan import FitPlan, LoopSettings, Standardization, frozen
+from ._plan import LoopSettings, Standardization, plan_call, training_budget
 from ._sde import NoisyRNN
-from ._validation import check_sequences, is_three_d
-
-# The adaptive training budget (batch_size="auto", max_iter="auto"), chosen by
-# measurement on the development suite (benchmarks/accuracy.py): minibatches of
-# n / 16 sequences between 8 and 64, and as many epochs as give about
-# _AUTO_STEPS optimizer steps, between _AUTO_EPOCHS[0] and _AUTO_EPOCHS[1].
-_AUTO_BATCH = (16, 8, 64)  # (divisor of n, smallest, largest)
-_AUTO_STEPS = 2000
-_AUTO_EPOCHS = (10, 1000)
-# window="auto": as many observations per step as give a recurrence of at most
-# _AUTO_WINDOW_STEPS steps. dt="auto" for a recurrence of S steps: per-unit steps
-# spread over (1 / S, 1) when S > _AUTO_DT_RANGE (None: never), else one step
-# min(1, 64 / S) (1 for S <= 64).
-_AUTO_WINDOW_STEPS = 128
-_AUTO_DT_RANGE = 64
-
-_AUTO_NAMES = ("_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS", "_AUTO_WINDOW_STEPS", "_AUTO_DT_RANGE")
-
-
-@contextmanager
-def auto_budget(**values):
-    """Set some of the ``_AUTO_*`` constants above for the block, then put them back.
-
-    The supported way for benchmarks and tests to try other budgets: the
-    constants are read by every training call, so the fits inside the block
-    use the values given, e.g. ``with auto_budget(_AUTO_STEPS=4000): est.fit(X, y)``.
-    Not thread-safe: the constants are module globals.
-
-    Examples
-    --------
-    >>> from sknrnn import _base
-    >>> with _base.auto_budget(_AUTO_STEPS=100):
-    ...     _base._AUTO_STEPS
-    100
-    >>> _base._AUTO_STEPS == 100
-    False
-    """
-    unknown = sorted(set(values) - set(_AUTO_NAMES))
-    if unknown:
-        raise ValueError(f"auto_budget sets only {', '.join(_AUTO_NAMES)}; got {unknown}.")
-    module = globals()
-    before = {name: module[name] for name in values}
-    module.update(values)
-    try:
-        yield
-    finally:
-        module.update(before)
-
-
-def _typical_length(lengths):
-    """The length that the "auto" rules read: the median of the sequences' lengths.
-
-    Not the padded length: one long sequence among short ones must not make
-    every short one a single step of wide windows.
-    """
-    return int(math.ceil(np.median(lengths)))
-
-
-def _auto_window(window, n_steps):
-    """Observations per recurrence step: ``window``, or the "auto" rule on ``n_steps``."""
-    if window == "auto":
-        return max(1, math.ceil(n_steps / _AUTO_WINDOW_STEPS)) if _AUTO_WINDOW_STEPS else 1
-    return int(window)
-
-
-def _auto_dt(dt, n_steps):
-    """The initial step (or range of steps) for a recurrence of ``n_steps`` steps."""
-    if isinstance(dt, str):  # "auto"
-        if _AUTO_DT_RANGE is not None and n_steps > _AUTO_DT_RANGE:
-            return (1.0 / n_steps, 1.0)
-        # A total integration time of about 64 time units, steps at most 1.
-        return min(1.0, 64.0 / max(n_steps, 1))
-    if isinstance(dt, (tuple, list)):  # (the constraints of _params.py checked it)
-        return (float(dt[0]), float(dt[1]))
-    return float(dt)
-
-
-def training_budget(batch_size, max_iter, n_samples):
-    """``(batch_size, epochs)`` of a training call on ``n_samples`` sequences.
-
-    Both are functions of the data of each call (``fit``, a warm-start ``fit``,
-    ``partial_fit``), never of an earlier call: ``batch_size="auto"`` takes
-    ``n / 16`` sequences, between 8 and 64; ``max_iter="auto"`` runs as many
-    epochs as give about 2000 optimizer steps, between 10 and 1000 epochs, so
-    that a small set trains to convergence and a large one stops early (the
-    ``_AUTO_*`` constants).
-    """
-    if batch_size == "auto":
-        divisor, smallest, largest = _AUTO_BATCH
-        batch_size = max(smallest, min(largest, n_samples // divisor))
-    else:
-        batch_size = int(batch_size)  # numpy integers too
-    batch_size = min(batch_size, n_samples)
-    if max_iter != "auto":
-        return batch_size, int(max_iter)
-    steps_per_epoch = math.ceil(n_samples / batch_size)
-    lo, hi = _AUTO_EPOCHS
-    return batch_size, max(lo, min(hi, math.ceil(_AUTO_STEPS / steps_per_epoch)))
-
 
 def _noise_pair(noise_type, level):
     """``(additive, multiplicative)`` levels as ``noise_level`` (``level``) gives them.
@@ -149,16 +52,6 @@ def _noise_pair(noise_type, level):
             )
         return float(level[0]), float(level[1])
     return float(level), float(level)
-
-
-def _sub_seed(seed, *stream):
-    """A 63-bit seed for one random stream of a fit, derived from the estimator's seed."""
-    state = np.random.SeedSequence([seed, *stream]).generate_state(2, dtype=np.uint32)
-    return int(state[0]) << 31 | int(state[1]) >> 1
-
-
-# The random streams of a fit, each seeded from the estimator's seed.
-_INIT, _NOISE = 0, 1
 
 
 def _available(kind):
@@ -320,53 +213,14 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             input_clip=None if self.input_clip is None else float(self.input_clip),
         )
 
-    def _module_arguments(self, n_steps, n_channels, n_outputs, equations, reading):
-        """All the arguments of :class:`NoisyRNN` for data of ``n_steps`` steps."""
-        window = _auto_window(self.window, n_steps)
-        return dict(
-            input_size=n_channels,
-            hidden_size=int(self.hidden_size),
-            output_size=n_outputs,
-            dt=_auto_dt(self.dt, math.ceil(n_steps / window)),
-            learn_dt=self.learn_dt,
-            window=window,
-            bidirectional=bool(self.bidirectional),
-            readout=self.readout,
-            **equations,
-            **reading,
-        )
-
     def _module_class(self):
         """The class of the recursion's module: ``module``, or :class:`NoisyRNN` when None."""
         return NoisyRNN if self.module is None else self.module
-
-    def _new_module(self, module_kwargs, seed, device):
-        """A module built from ``module_kwargs`` and initialized from the seed of the fit."""
-        # Built on the meta device (nothing drawn), then initialized from the
-        # estimator's own generator: torch's global generator is never touched.
-        with torch.device("meta"):
-            module = self._module_class()(**module_kwargs)
-        module = module.to_empty(device=device)
-        module.reset_parameters(torch.Generator().manual_seed(_sub_seed(seed, _INIT)))
-        return module
 
     # -- random streams ---------------------------------------------------------
     def _draw_seed(self):
         """The seed of a fit, drawn from ``random_state`` (every stream derives from it)."""
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-    def _seed_noise(self):
-        """Give the module its own noise generator, seeded for the next training call.
-
-        Each call (fit, or each continued fit / partial_fit) draws its noise from
-        a stream of its own, a function of the estimator's seed and of the epochs
-        run so far: a saved and loaded model goes on with the same noise.
-        """
-        module = self.net_.module_
-        generator = torch.Generator(device=module_device(module))
-        module.generator = generator.manual_seed(
-            _sub_seed(self._seed, _NOISE, getattr(self, "n_iter_", 0))
-        )
 
     # -- fit / predict --------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -422,37 +276,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         )
 
     # -- X as the module reads it ------------------------------------------------
-    def _checked_sequences(self, X, *, reset):
-        """X checked (a 2D table against the columns of fit), as ``(X 3D float64, lengths)``."""
-        if not reset:
-            check_is_fitted(self)
-        three_d = is_three_d(X)
-        if reset or not three_d:
-            # A 2D table keeps the columns seen in fit (they are its features); 3D
-            # sequences may have any number of steps at prediction.
-            X = self._validated_table(X, reset=reset)
-        return check_sequences(
-            X, n_channels=None if reset else self.n_channels_in_, name=type(self).__name__
+    def _table_check(self, reset):
+        """scikit-learn's check of a 2D table against fit (``n_features_in_``, feature
+        names), as ``_validation.check_sequences`` calls it, NaN allowed."""
+        return partial(
+            validate_data, self, reset=reset, dtype=(np.float64, np.float32),
+            ensure_all_finite=False, allow_nd=True,
         )
-
-    def _validated_table(self, X, *, reset):
-        """scikit-learn's ``validate_data`` (n_features_in_, feature_names_in_), NaN allowed."""
-        try:
-            return validate_data(
-                self, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite=False,
-                allow_nd=True,
-            )
-        except ValueError as exc:
-            if str(exc).startswith("X has") and "features" in str(exc):
-                n = self.n_features_in_
-                raise ValueError(
-                    f"{exc} A 2D X is a table whose columns are the time steps, so it needs "
-                    f"the {n} columns seen in fit. Sequences of any length are read as 3D "
-                    "(n_samples, n_timesteps, n_channels): pass X[:, :, np.newaxis] for "
-                    "univariate ones, or pad shorter ones to the fitted length with "
-                    f"sknrnn.pad_sequences(sequences, length={n})."
-                ) from exc
-            raise
 
     def _standardization(self):
         """What fit learned of X, as the Standardization that ``module_inputs`` reads."""
@@ -460,10 +290,11 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _inputs(self, X, times=None):
         """X (and times) as the fitted module reads them: see ``_inputs.module_inputs``."""
-        X, lengths = self._checked_sequences(X, reset=False)
+        check_is_fitted(self)
         inputs, _ = module_inputs(
-            X, lengths, times, standardization=self._standardization(),
-            name=type(self).__name__,
+            X, times, standardization=self._standardization(),
+            table_check=self._table_check(reset=False), n_features=self.n_features_in_,
+            n_channels=self.n_channels_in_, name=type(self).__name__,
         )
         return inputs
 
@@ -486,6 +317,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             )
             self._apply(plan)
         before = self.n_iter_
+        held_out = self._validation_held_out
         try:
             _net.train(
                 self.net_, dict(plan.inputs), plan.targets, epochs=plan.epochs,
@@ -493,10 +325,15 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 learning_rate=plan.loop.learning_rate_init,
             )
         finally:  # a diverged fit too: n_iter_, loss_curve_ and the history agree
-            self._record_history(partial)
-        ran = self.n_iter_ - before
-        if not partial and ran == plan.epochs:
-            _warn_if_still_improving(self, plan.epochs)
+            # (best_loss_: None when this call held out a validation set; partial_fit
+            # never holds one out)
+            self.n_iter_, self.loss_curve_, self.best_loss_ = _net.history_summary(
+                self.net_, held_out=held_out and not partial
+            )
+        if not partial and self.n_iter_ - before == plan.epochs:
+            _net.warn_if_still_improving(
+                self.net_, plan.loop, plan.epochs, held_out=held_out, name=type(self).__name__
+            )
         return self
 
     def _plan(self, X, y, *, epochs, reset, classes, partial, sample_weight, times):
@@ -517,28 +354,23 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
                 tracked if built is None else built, tracked, window=self.window_,
                 name=type(self).__name__,
             )
-        X, lengths = self._checked_sequences(X, reset=reset)
-        inputs, standardization = module_inputs(
-            X, lengths, times, standardization=None if reset else self._standardization(),
-            sample_weight=sample_weight, name=type(self).__name__,
-        )
-        n_samples = len(inputs["x"])
-        weights = inputs.pop("sample_weight", None)
+        loop = LoopSettings.of(params)
+        # y, its weights and the split first: X then goes down once, and what comes of
+        # it (its checks, statistics and lengths) into the plan's rules.
         self._check_y_given(y)
+        weights = None if sample_weight is None else _check_sample_weight(
+            sample_weight, y, dtype=np.float64, ensure_non_negative=True
+        )
         targets, n_outputs = self._prepare_targets(
             y, reset=reset, classes=classes, sample_weight=weights
         )
-        if len(targets) != n_samples:
-            raise ValueError(
-                f"X has {n_samples} samples but y has {len(targets)}: give one target per "
-                "sequence."
-            )
-        weights = np.ones(n_samples) if weights is None else weights
-        weights = self._loss_weights(weights, targets, reset=reset, partial=partial)
-        inputs["sample_weight"] = (weights / weights.mean()).astype(np.float32)  # only ratios
+        n_samples = len(targets)
+        loss_weights = self._loss_weights(
+            np.ones(n_samples) if weights is None else weights, targets, reset=reset,
+            partial=partial,
+        )
         classes_ = getattr(self, "classes_", None)
         seed = self._draw_seed() if reset or "random_state" in changed else self._seed
-        loop = LoopSettings.of(params)
         # fit (a warm-start fit too) holds out a validation set under early_stopping;
         # partial_fit never does.
         split = None if partial else _net.checked_validation_split(loop, targets, classes_, seed)
@@ -547,25 +379,36 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         batch_size, planned = training_budget(
             self.batch_size, self.max_iter, n_samples - held_out
         )
-        module_kwargs = None
-        if reset:
-            module_kwargs = frozen(self._module_arguments(
-                _typical_length(lengths), X.shape[2], n_outputs, equations, reading
-            ))
-        return FitPlan(
-            reset=reset, partial=partial, inputs=frozen(inputs), targets=targets,
+        inputs, standardization = module_inputs(
+            X, times, standardization=None if reset else self._standardization(),
+            sample_weight=weights, n_samples=n_samples, table_check=self._table_check(reset),
+            n_features=None if reset else self.n_features_in_,
+            n_channels=None if reset else self.n_channels_in_, name=type(self).__name__,
+        )
+        inputs["sample_weight"] = (loss_weights / loss_weights.mean()).astype(np.float32)
+        return plan_call(
+            params, inputs, reset=reset, partial=partial, targets=targets,
             standardization=standardization, n_outputs=n_outputs,
             n_classes=0 if classes_ is None else n_outputs, seed=seed, split=split,
             batch_size=batch_size, epochs=planned if epochs is None else epochs,
-            planned=planned, device=device, loop=loop, equations=frozen(equations),
-            reading=frozen(reading),
-            module_kwargs=module_kwargs, changed=changed, params=frozen(tracked),
+            planned=planned, device=device, loop=loop, equations=equations,
+            reading=reading, changed=changed, tracked=tracked,
         )
 
     def _apply(self, plan):
         """Assign the fitted attributes of a training call from its plan: the one place."""
         self._seed = plan.seed
-        if plan.reset:
+        if not plan.reset:
+            # Go on from the current weights, with the parameters as they are now.
+            if plan.changed.intersection(IN_MODULE):
+                self._module_kwargs = {**self._module_kwargs, **plan.equations, **plan.reading}
+            self._validation_held_out = apply_params(
+                self.net_, plan, epochs=self._schedule_epochs
+            )
+            if not plan.partial:  # a warm-start fit: a schedule of its own
+                self._schedule_epochs = plan.planned
+                _net.restart_schedule(self.net_, plan.loop.learning_rate_init, plan.planned)
+        else:
             self.n_channels_in_ = plan.standardization.n_channels
             self._x_mean = plan.standardization.x_mean
             self._x_scale = plan.standardization.x_scale
@@ -580,23 +423,16 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             self._schedule_epochs = plan.planned
             self.n_iter_ = 0
             self.net_ = _net.build_net(
-                plan.loop, self._new_module(plan.module_kwargs, plan.seed, plan.device),
+                plan.loop,
+                _net.new_module(self._module_class(), plan.module_kwargs, plan.seed, plan.device),
                 batch_size=plan.batch_size, epochs=plan.planned, split=plan.split,
                 n_classes=plan.n_classes, target_scaling=self._target_scaling(),
                 seed=plan.seed, device=plan.device,
             )
-        else:
-            # Go on from the current weights, with the parameters as they are now.
-            if plan.changed.intersection(IN_MODULE):
-                self._module_kwargs = {**self._module_kwargs, **plan.equations, **plan.reading}
-            self._validation_held_out = apply_params(
-                self.net_, plan, epochs=self._schedule_epochs
-            )
-            if not plan.partial:  # a warm-start fit: a schedule of its own
-                self._schedule_epochs = plan.planned
-                _net.restart_schedule(self.net_, plan.loop.learning_rate_init, plan.planned)
         self._built_params = dict(plan.params)
-        self._seed_noise()  # noise of this call's own stream
+        # The noise of this call's own stream (a function of the seed and the epochs run
+        # so far: a saved and loaded model goes on with the same noise).
+        _net.seed_noise(self.net_.module_, self._seed, self.n_iter_)
 
     @contextmanager
     def _restored_on_error(self):
@@ -608,18 +444,6 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             vars(self).clear()
             vars(self).update(before)
             raise
-
-    def _record_history(self, partial=False):
-        history = self.net_.history
-        self.n_iter_ = len(history)
-        # (skorch's history refuses a key when it holds no epoch: a first epoch that diverged)
-        self.loss_curve_ = list(history[:, "train_loss"]) if len(history) else []
-        # As scikit-learn's MLP: the lowest training loss, None when this call held out a
-        # validation set (early stopping keeps the epoch of the lowest validation loss
-        # instead; partial_fit never holds one out).
-        held_out = self._validation_held_out and not partial
-        self.best_loss_ = None if held_out or not self.loss_curve_ else min(self.loss_curve_)
-        return self
 
     def _deterministic_outputs(self, X, times=None):
         """The module's deterministic outputs on X (standardized), float64, in batches."""
@@ -674,47 +498,3 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         # NaN is allowed only as end padding, not anywhere: keep allow_nan False.
         tags.input_tags.three_d_array = True
         return tags
-
-
-def _warn_if_still_improving(est, epochs):
-    """A ConvergenceWarning where scikit-learn's MLP warns and it means something.
-
-    Only at a constant rate: the cosine schedule anneals the rate to 0 at the
-    end of the epochs a fit plans, so running them all is the plan. At a
-    constant rate, a fit that ran all its ``epochs`` was cut short by
-    ``max_iter`` when early stopping (which did not stop it) held out a
-    validation set, or else when the training loss still improved by more than
-    ``tol`` within the last ``n_iter_no_change`` epochs. The message says what
-    the loss that counts (the validation loss under early stopping) did.
-    """
-    if est.lr_schedule != "constant":
-        return
-    held_out = est._validation_held_out
-    curve = (
-        list(est.net_.history[-epochs:, "valid_loss"]) if held_out else est.loss_curve_[-epochs:]
-    )
-    recent = curve[-(est.n_iter_no_change + 1):]
-    if not held_out and len(recent) > 1 and (min(recent[1:]) >= recent[0] - est.tol):
-        return
-    best = int(np.argmin(curve))
-    if best == len(curve) - 1:
-        state = f"was still improving (its lowest, {curve[-1]:.4g}, in the last epoch)"
-    else:
-        state = (
-            f"had not settled (its lowest, {curve[best]:.4g}, in epoch {best + 1} of "
-            f"{epochs}; {curve[-1]:.4g} in the last)"
-        )
-    what = (
-        f"the validation loss {state}; early stopping ends a fit only after "
-        f"n_iter_no_change={est.n_iter_no_change} epochs without an improvement by more "
-        f"than tol={est.tol}" if held_out else
-        f"the loss fell by more than tol={est.tol} within the last "
-        f"n_iter_no_change={est.n_iter_no_change} epochs and {state}"
-    )
-    warnings.warn(
-        f"{type(est).__name__} ran all {epochs} epochs that this fit planned at the "
-        f"constant rate learning_rate_init, and {what}: it has not converged. "
-        "Raise max_iter, or use lr_schedule='cosine', which anneals the rate over the "
-        "planned epochs.",
-        ConvergenceWarning,
-    )

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, LRScheduler, PrintLog
 from skorch.dataset import Dataset, ValidSplit
@@ -26,7 +27,7 @@ from skorch.history import History
 from skorch.utils import Ansi, to_tensor
 from torch.utils.data import default_convert
 
-from ._inference import batch_rows
+from ._inference import batch_rows, module_device
 from ._validation import unstandardize
 
 
@@ -621,3 +622,95 @@ def _plain(value):
     if isinstance(value, (np.generic, torch.Tensor)):
         return value.item()
     return value
+
+
+# -- what the estimator keeps of a training call -------------------------------------
+def sub_seed(seed, *stream):
+    """A 63-bit seed for one random stream of a fit, derived from the estimator's seed."""
+    state = np.random.SeedSequence([seed, *stream]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
+
+
+# The random streams of a fit, each seeded from the estimator's seed.
+INIT, NOISE = 0, 1
+
+
+def new_module(module_class, module_kwargs, seed, device):
+    """A module of ``module_class`` built from ``module_kwargs``, initialized from ``seed``.
+
+    Built on the meta device (nothing drawn), then initialized from a generator of
+    its own seeded by the fit's seed: torch's global generator is never touched.
+    """
+    with torch.device("meta"):
+        module = module_class(**module_kwargs)
+    module = module.to_empty(device=device)
+    module.reset_parameters(torch.Generator().manual_seed(sub_seed(seed, INIT)))
+    return module
+
+
+def seed_noise(module, seed, n_iter):
+    """Give the module its own noise generator, seeded for the next training call.
+
+    Each call (fit, or each continued fit / partial_fit) draws its noise from a
+    stream of its own, a function of the fit's ``seed`` and of the ``n_iter``
+    epochs run so far: a saved and loaded model goes on with the same noise.
+    """
+    generator = torch.Generator(device=module_device(module))
+    module.generator = generator.manual_seed(sub_seed(seed, NOISE, n_iter))
+
+
+def history_summary(net, *, held_out):
+    """``(n_iter_, loss_curve_, best_loss_)`` of the net's history.
+
+    As scikit-learn's MLP, ``best_loss_`` is the lowest training loss, None when
+    the call held out a validation set (``held_out``: early stopping keeps the
+    epoch of the lowest validation loss instead) or no epoch ended.
+    """
+    history = net.history
+    # (skorch's history refuses a key when it holds no epoch: a first epoch that diverged)
+    curve = list(history[:, "train_loss"]) if len(history) else []
+    return len(history), curve, None if held_out or not curve else min(curve)
+
+
+def warn_if_still_improving(net, loop, epochs, *, held_out, name):
+    """A ConvergenceWarning where scikit-learn's MLP warns and it means something.
+
+    Only at a constant rate: the cosine schedule anneals the rate to 0 at the
+    end of the epochs a fit plans, so running them all is the plan. At a
+    constant rate, a fit that ran all its ``epochs`` was cut short by
+    ``max_iter`` when early stopping (which did not stop it) held out a
+    validation set, or else when the training loss still improved by more than
+    ``tol`` within the last ``n_iter_no_change`` epochs. The message says what
+    the loss that counts (the validation loss under early stopping) did.
+    ``loop``: the LoopSettings; ``held_out``: whether the net held out a validation
+    set; ``name``: the estimator's, for the message.
+    """
+    if loop.lr_schedule != "constant":
+        return
+    key = "valid_loss" if held_out else "train_loss"
+    curve = list(net.history[-epochs:, key])
+    recent = curve[-(loop.n_iter_no_change + 1):]
+    if not held_out and len(recent) > 1 and (min(recent[1:]) >= recent[0] - loop.tol):
+        return
+    best = int(np.argmin(curve))
+    if best == len(curve) - 1:
+        state = f"was still improving (its lowest, {curve[-1]:.4g}, in the last epoch)"
+    else:
+        state = (
+            f"had not settled (its lowest, {curve[best]:.4g}, in epoch {best + 1} of "
+            f"{epochs}; {curve[-1]:.4g} in the last)"
+        )
+    what = (
+        f"the validation loss {state}; early stopping ends a fit only after "
+        f"n_iter_no_change={loop.n_iter_no_change} epochs without an improvement by more "
+        f"than tol={loop.tol}" if held_out else
+        f"the loss fell by more than tol={loop.tol} within the last "
+        f"n_iter_no_change={loop.n_iter_no_change} epochs and {state}"
+    )
+    warnings.warn(
+        f"{name} ran all {epochs} epochs that this fit planned at the "
+        f"constant rate learning_rate_init, and {what}: it has not converged. "
+        "Raise max_iter, or use lr_schedule='cosine', which anneals the rate over the "
+        "planned epochs.",
+        ConvergenceWarning,
+    )

@@ -1,7 +1,10 @@
 """The plan of a training call: plain, immutable values that the lower modules receive.
 
 ``fit`` and ``partial_fit`` turn the parameters and the data into one
-:class:`FitPlan` before anything is trained or assigned (``BaseNoisyRNN._plan``);
+:class:`FitPlan` before anything is trained or assigned (``BaseNoisyRNN._plan``),
+by the rules of this module: the training budget (``training_budget`` and the
+``_AUTO_*`` constants, which ``auto_budget`` sets for a block), the "auto" window
+and step, and the module's arguments;
 the estimator then assigns its fitted attributes from it in one place
 (``BaseNoisyRNN._apply``). The modules below the estimator (``_inputs``,
 ``_validation``, ``_continued``, ``_net``) take the values they need from it
@@ -10,10 +13,134 @@ statistics as a :class:`Standardization`) and return values: none of them
 reads or writes an attribute of the estimator.
 """
 
+import math
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
 import numpy as np
+
+# The adaptive training budget (batch_size="auto", max_iter="auto"), chosen by
+# measurement on the development suite (benchmarks/accuracy.py): minibatches of
+# n / 16 sequences between 8 and 64, and as many epochs as give about
+# _AUTO_STEPS optimizer steps, between _AUTO_EPOCHS[0] and _AUTO_EPOCHS[1].
+_AUTO_BATCH = (16, 8, 64)  # (divisor of n, smallest, largest)
+_AUTO_STEPS = 2000
+_AUTO_EPOCHS = (10, 1000)
+# window="auto": as many observations per step as give a recurrence of at most
+# _AUTO_WINDOW_STEPS steps. dt="auto" for a recurrence of S steps: per-unit steps
+# spread over (1 / S, 1) when S > _AUTO_DT_RANGE (None: never), else one step
+# min(1, 64 / S) (1 for S <= 64).
+_AUTO_WINDOW_STEPS = 128
+_AUTO_DT_RANGE = 64
+
+_AUTO_NAMES = ("_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS", "_AUTO_WINDOW_STEPS", "_AUTO_DT_RANGE")
+
+
+@contextmanager
+def auto_budget(**values):
+    """Set some of the ``_AUTO_*`` constants above for the block, then put them back.
+
+    The supported way for benchmarks and tests to try other budgets: the
+    constants are read by every training call, so the fits inside the block
+    use the values given, e.g. ``with auto_budget(_AUTO_STEPS=4000): est.fit(X, y)``.
+    Not thread-safe: the constants are module globals.
+
+    Examples
+    --------
+    >>> from sknrnn import _plan
+    >>> with _plan.auto_budget(_AUTO_STEPS=100):
+    ...     _plan._AUTO_STEPS
+    100
+    >>> _plan._AUTO_STEPS == 100
+    False
+    """
+    unknown = sorted(set(values) - set(_AUTO_NAMES))
+    if unknown:
+        raise ValueError(f"auto_budget sets only {', '.join(_AUTO_NAMES)}; got {unknown}.")
+    module = globals()
+    before = {name: module[name] for name in values}
+    module.update(values)
+    try:
+        yield
+    finally:
+        module.update(before)
+
+
+def typical_length(lengths):
+    """The length that the "auto" rules read: the median of the sequences' lengths.
+
+    Not the padded length: one long sequence among short ones must not make
+    every short one a single step of wide windows.
+    """
+    return int(math.ceil(np.median(lengths)))
+
+
+def auto_window(window, n_steps):
+    """Observations per recurrence step: ``window``, or the "auto" rule on ``n_steps``."""
+    if window == "auto":
+        return max(1, math.ceil(n_steps / _AUTO_WINDOW_STEPS)) if _AUTO_WINDOW_STEPS else 1
+    return int(window)
+
+
+def auto_dt(dt, n_steps):
+    """The initial step (or range of steps) for a recurrence of ``n_steps`` steps."""
+    if isinstance(dt, str):  # "auto"
+        if _AUTO_DT_RANGE is not None and n_steps > _AUTO_DT_RANGE:
+            return (1.0 / n_steps, 1.0)
+        # A total integration time of about 64 time units, steps at most 1.
+        return min(1.0, 64.0 / max(n_steps, 1))
+    if isinstance(dt, (tuple, list)):  # (the constraints of _params.py checked it)
+        return (float(dt[0]), float(dt[1]))
+    return float(dt)
+
+
+def training_budget(batch_size, max_iter, n_samples):
+    """``(batch_size, epochs)`` of a training call on ``n_samples`` sequences.
+
+    Both are functions of the data of each call (``fit``, a warm-start ``fit``,
+    ``partial_fit``), never of an earlier call: ``batch_size="auto"`` takes
+    ``n / 16`` sequences, between 8 and 64; ``max_iter="auto"`` runs as many
+    epochs as give about 2000 optimizer steps, between 10 and 1000 epochs, so
+    that a small set trains to convergence and a large one stops early (the
+    ``_AUTO_*`` constants).
+    """
+    if batch_size == "auto":
+        divisor, smallest, largest = _AUTO_BATCH
+        batch_size = max(smallest, min(largest, n_samples // divisor))
+    else:
+        batch_size = int(batch_size)  # numpy integers too
+    batch_size = min(batch_size, n_samples)
+    if max_iter != "auto":
+        return batch_size, int(max_iter)
+    steps_per_epoch = math.ceil(n_samples / batch_size)
+    lo, hi = _AUTO_EPOCHS
+    return batch_size, max(lo, min(hi, math.ceil(_AUTO_STEPS / steps_per_epoch)))
+
+
+
+
+
+
+def module_arguments(params, n_steps, n_channels, n_outputs, equations, reading):
+    """All the arguments of :class:`sknrnn.NoisyRNN` for data of ``n_steps`` steps.
+
+    ``params``: the estimator's parameters; ``equations`` and ``reading``: the
+    module's constants from them (see ``BaseNoisyRNN._equation_arguments``).
+    """
+    window = auto_window(params["window"], n_steps)
+    return dict(
+        input_size=n_channels,
+        hidden_size=int(params["hidden_size"]),
+        output_size=n_outputs,
+        dt=auto_dt(params["dt"], math.ceil(n_steps / window)),
+        learn_dt=params["learn_dt"],
+        window=window,
+        bidirectional=bool(params["bidirectional"]),
+        readout=params["readout"],
+        **equations,
+        **reading,
+    )
 
 
 def frozen(mapping):
@@ -123,3 +250,23 @@ class FitPlan:
     module_kwargs: MappingProxyType
     changed: frozenset
     params: MappingProxyType
+
+
+def plan_call(params, inputs, *, reset, tracked, equations, reading, n_outputs, **values):
+    """The FitPlan of a training call from what the estimator worked out.
+
+    ``inputs``: the module's input dict (its lengths and channels decide the
+    module's arguments in a new fit, ``reset``); ``tracked``: the parameters
+    against which the next call's changes are found; ``values``: the other fields.
+    """
+    module_kwargs = None
+    if reset:
+        module_kwargs = frozen(module_arguments(
+            params, typical_length(inputs["lengths"]), inputs["x"].shape[2], n_outputs,
+            equations, reading,
+        ))
+    return FitPlan(
+        reset=reset, inputs=frozen(inputs), n_outputs=n_outputs, equations=frozen(equations),
+        reading=frozen(reading), module_kwargs=module_kwargs, params=frozen(tracked),
+        **values,
+    )

@@ -106,22 +106,35 @@ def _ndim(X):
         return None
 
 
-def is_three_d(X):
-    """Whether X is 3D sequences (any number of steps at prediction); refuses a ragged list."""
-    _check_not_ragged(X)
-    return _ndim(X) == 3
-
-
-def check_sequences(X, *, n_channels=None, name="estimator"):
+def check_sequences(X, *, table_check=None, n_features=None, n_channels=None,
+                    name="estimator"):
     """Validate X and return ``(X, lengths)`` ready for the torch module.
 
     ``X`` comes back as float64 ``(n_samples, n_timesteps, n_channels)`` with
     padding replaced by zeros (the estimator standardizes it in float64 before the
     cast to the module's float32), ``lengths`` as int64 ``(n_samples,)``.
-    ``n_channels``: the channels of fit, which X must have (None in fit);
-    ``name`` names the estimator in that error. The estimator checks a 2D table's
-    columns against fit's (scikit-learn's ``validate_data``) before this.
+    ``n_channels``: the channels of fit, which X must have (None in fit).
+    ``table_check``: the estimator's check of X (scikit-learn's ``validate_data``,
+    which records or checks ``n_features_in_`` and the feature names), applied in
+    fit and, at prediction, to a 2D table only, whose columns are its features
+    (``n_features`` of them in fit): 3D sequences may have any number of steps at
+    prediction. ``name`` names the estimator in the errors.
     """
+    _check_not_ragged(X)
+    if table_check is not None and (n_channels is None or _ndim(X) != 3):
+        try:
+            X = table_check(X)
+        except ValueError as exc:
+            columns = str(exc).startswith("X has") and "features" in str(exc)
+            if n_features is None or not columns:
+                raise
+            raise ValueError(
+                f"{exc} A 2D X is a table whose columns are the time steps, so it needs "
+                f"the {n_features} columns seen in fit. Sequences of any length are read as "
+                "3D (n_samples, n_timesteps, n_channels): pass X[:, :, np.newaxis] for "
+                "univariate ones, or pad shorter ones to the fitted length with "
+                f"sknrnn.pad_sequences(sequences, length={n_features})."
+            ) from exc
     X = check_array(
         X, dtype=_FLOAT_DTYPES, ensure_all_finite=False, allow_nd=True, input_name="X"
     )
@@ -277,3 +290,33 @@ def check_times(times, n_steps, lengths, *, time_step=None):
     with np.errstate(invalid="ignore"):
         scale[:, 1:] = np.where(pairs, gaps / time_step, 1.0)
     return scale.astype(np.float32), time_step
+
+
+def standardize(X, observed, x_mean, x_scale):
+    """X (float64, 3D) standardized with the statistics of fit, as float32; padding 0."""
+    with np.errstate(over="ignore"):
+        Z = ((X - x_mean) / x_scale).astype(np.float32)
+    Z[~observed] = 0.0
+    if not np.isfinite(Z).all():
+        raise ValueError(
+            "X has values more than 3e38 standard deviations (those of the data given to "
+            "fit) away from the mean of fit: check the units of X."
+        )
+    return Z
+
+
+def check_times_given(times, fitted_with_times, name):
+    """Times at prediction exactly when fit had them."""
+    if times is None and fitted_with_times:
+        raise ValueError(
+            f"This {name} was fitted with observation times: pass times= "
+            "here too. In GridSearchCV or cross_validate, enable metadata routing "
+            "(sklearn.set_config(enable_metadata_routing=True)) and request them: "
+            "estimator.set_fit_request(times=True).set_score_request(times=True)."
+        )
+    if times is not None and not fitted_with_times:
+        raise ValueError(
+            f"This {name} was fitted without observation times (evenly "
+            "spaced steps), so times have no spacing to refer to: fit with times= to "
+            "use them, or leave them out here."
+        )

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _base
+from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor, _plan
 
 
 def _data(n, n_steps=5, seed=0):
@@ -21,18 +21,18 @@ def _batches_last_epoch(model):
 
 
 def test_the_documented_defaults():
-    assert (_base._AUTO_BATCH, _base._AUTO_STEPS, _base._AUTO_EPOCHS) == ((16, 8, 64), 2000, (10, 1000))
+    assert (_plan._AUTO_BATCH, _plan._AUTO_STEPS, _plan._AUTO_EPOCHS) == ((16, 8, 64), 2000, (10, 1000))
     # The docstring's examples, worked out by hand: 50 sequences in batches of 8 are 7
     # steps an epoch, ceil(2000 / 7) = 286 epochs; 10,000 in batches of 64 are 157 steps,
     # ceil(2000 / 157) = 13 epochs.
-    assert _base.training_budget("auto", "auto", 50) == (8, 286)
-    assert _base.training_budget("auto", "auto", 10_000) == (64, 13)
+    assert _plan.training_budget("auto", "auto", 50) == (8, 286)
+    assert _plan.training_budget("auto", "auto", 10_000) == (64, 13)
 
 
 @pytest.fixture
 def small_budget():
     """A budget of 100 steps (3 to 40 epochs), batches of n / 16 between 8 and 64."""
-    with _base.auto_budget(_AUTO_BATCH=(16, 8, 64), _AUTO_STEPS=100, _AUTO_EPOCHS=(3, 40)):
+    with _plan.auto_budget(_AUTO_BATCH=(16, 8, 64), _AUTO_STEPS=100, _AUTO_EPOCHS=(3, 40)):
         yield
 
 
@@ -46,7 +46,7 @@ def small_budget():
     ],
 )
 def test_auto_budget_follows_the_data(n, batch, epochs, small_budget):
-    assert _base.training_budget("auto", "auto", n) == (batch, epochs)
+    assert _plan.training_budget("auto", "auto", n) == (batch, epochs)
     X, y = _data(n)
     clf = NoisyRNNClassifier(hidden_size=4, random_state=0).fit(X, y)
     assert clf.net_.batch_size == batch
@@ -62,7 +62,7 @@ def test_auto_budget_counts_only_the_training_part_under_early_stopping(small_bu
     ).fit(X, y)
     assert clf.net_.batch_size == 320 // 16
     # 320 // 16 = 20: 16 steps an epoch, ceil(100 / 16) = 7 epochs at most
-    assert _base.training_budget("auto", "auto", 320) == (20, 7)
+    assert _plan.training_budget("auto", "auto", 320) == (20, 7)
     assert clf.n_iter_ <= 7
 
 

@@ -338,7 +338,7 @@ def test_fewer_samples_than_batch_size_trains():
 
 # -- windows, reading both ways and time scales as estimator parameters ---------------
 def test_window_auto_targets_a_recurrence_length():
-    from sknrnn._base import auto_budget
+    from sknrnn._plan import auto_budget
 
     X, y = _toy_classification(n=40, T=12)
     with auto_budget(_AUTO_WINDOW_STEPS=5):
@@ -371,7 +371,7 @@ def test_window_and_dt_auto_follow_the_lengths_not_the_padding():
 
 
 def test_dt_auto_spreads_the_steps_over_a_long_recurrence():
-    from sknrnn._base import auto_budget
+    from sknrnn._plan import auto_budget
 
     X, y = _toy_classification(n=40, T=12)
     clf = NoisyRNNClassifier(hidden_size=4, max_iter=1, window=3, learn_dt=False).fit(X, y)

@@ -63,6 +63,22 @@ def test_weight_averaging_is_a_callback(toy, default_proba):
     assert not np.array_equal(clf.predict_proba(X), default_proba)  # the mean of 2 epochs
 
 
+def test_noise_warmup_is_a_callback_that_puts_the_levels_back(toy, default_proba):
+    X, y = toy
+    params = model_screen.estimator_params({"noise_warmup": 0.5})
+    seen = []
+
+    class Record(model_screen.Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            seen.append(net.module_.noise_additive)
+
+    params["callbacks"].append(("record", Record()))
+    clf = NoisyRNNClassifier(**dict(TINY, max_iter=4), **params).fit(X, y)
+    level = clf.net_.module_.noise_additive
+    assert level == 0.2 and clf.net_.module_.reverse.noise_additive == 0.2  # put back
+    np.testing.assert_allclose(seen, [0.0, 0.1, 0.2, 0.2])  # 0, half, full from half-way
+
+
 def test_readout_and_params_are_estimator_parameters():
     params = model_screen.estimator_params({"readout": "max", "params": {"hidden_size": 8}})
     assert params == {"readout": "max", "hidden_size": 8}
