@@ -7,10 +7,10 @@ of the random streams, X (and times) checked and standardized, the loop's
 settings) from which it assigns its fitted attributes in one place. A
 training call goes down once: y, its weights and the split first, then X
 through ``_inputs.py`` and ``_validation.py`` into the plan, which comes back
-to be assigned; the modules below receive values and return values. It trains through ``_net.py`` (the only module that knows
-skorch; the net is a fitted attribute, so ``get_params`` shows only sknrnn's
-parameters), predicts through ``_inference.py``, and saves as plain arrays
-(older saves: ``_compat.py``).
+to be assigned; the modules below receive values and return values. It trains
+through ``_net.py`` (the only module that knows skorch; the net is a fitted
+attribute, so ``get_params`` shows only sknrnn's parameters), predicts through
+``_inference.py``, and saves as plain arrays (older saves: ``_compat.py``).
 """
 
 import warnings
@@ -34,6 +34,7 @@ from ._inputs import module_inputs
 from ._params import ACCELERATORS, IN_MODULE, device_type, parameter_constraints
 from ._plan import LoopSettings, Standardization, plan_call, training_budget
 from ._sde import NoisyRNN
+
 
 def _noise_pair(noise_type, level):
     """``(additive, multiplicative)`` levels as ``noise_level`` (``level``) gives them.
@@ -467,18 +468,13 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         super().__setstate__(state)
         if module_state is None:
             return
-        # Built without initialization (on the meta device, then given the saved
-        # weights): loading draws nothing from torch's random generator, so it cannot
-        # disturb a fit running meanwhile in another thread.
-        with torch.device("meta"):
-            module = self._module_class()(**self._module_kwargs)
-        module.load_state_dict(
-            {k: torch.from_numpy(np.array(v)) for k, v in module_state.items()}, assign=True
-        )
         device = resolve_device(self.device)
+        module = _net.loaded_module(
+            self._module_class(), self._module_kwargs, module_state, device
+        )
         n_classes = len(self.classes_) if hasattr(self, "classes_") else 0
         self.net_ = _net.restore_net(
-            LoopSettings.of(self.get_params(deep=False)), module.to(device), saved_net,
+            LoopSettings.of(self.get_params(deep=False)), module, saved_net,
             split=(
                 _net.validation_split(self.validation_fraction, n_classes, self._seed)
                 if self._validation_held_out else None

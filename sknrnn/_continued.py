@@ -15,8 +15,8 @@ from ._params import BY_NAME, CALL, FIXED, IN_LOOP, IN_MODULE
 # What changing a parameter does to a fitted model: the roles of _params.py's table.
 # FIXED shape the weights (they cannot change); IN_MODULE are changed in place on the
 # fitted module (the constants of its equations, and how it reads its input); IN_LOOP
-# rebuild the training loop's callbacks. (max_iter and batch_size
-# need nothing rebuilt: every call plans its own budget.)
+# rebuild the training loop's callbacks. (max_iter and batch_size need nothing
+# rebuilt: every call plans its own budget.)
 
 
 def tracked_params(params):
@@ -52,10 +52,10 @@ def apply_params(net, plan, *, epochs):
     """Bring the fitted module and net to the parameters of ``plan`` (a FitPlan).
 
     The module takes the plan's ``equations`` and ``reading`` in place when one of
-    them changed;
-    the net its seed, device, validation split and callbacks (``_net.update_net``;
-    a warm-start fit, not ``partial``, holds out ``plan.split``). ``epochs``: those
-    of the fit's schedule. Returns whether the net holds out a validation set.
+    them changed; the net its seed, device, validation split and callbacks
+    (``_net.update_net``; a warm-start fit, not ``partial``, holds out
+    ``plan.split``). ``epochs``: those of the fit's schedule. Returns whether the
+    net holds out a validation set.
     """
     module = net.module_
     changed = plan.changed

@@ -648,6 +648,21 @@ def new_module(module_class, module_kwargs, seed, device):
     return module
 
 
+def loaded_module(module_class, module_kwargs, weights, device):
+    """A module of ``module_class`` with the saved ``weights`` (a dict of arrays).
+
+    Built without initialization (on the meta device, then given the weights):
+    loading draws nothing from torch's random generator, so it cannot disturb a
+    fit running meanwhile in another thread.
+    """
+    with torch.device("meta"):
+        module = module_class(**module_kwargs)
+    module.load_state_dict(
+        {k: torch.from_numpy(np.array(v)) for k, v in weights.items()}, assign=True
+    )
+    return module.to(device)
+
+
 def seed_noise(module, seed, n_iter):
     """Give the module its own noise generator, seeded for the next training call.
 

@@ -4,9 +4,8 @@
 :class:`FitPlan` before anything is trained or assigned (``BaseNoisyRNN._plan``),
 by the rules of this module: the training budget (``training_budget`` and the
 ``_AUTO_*`` constants, which ``auto_budget`` sets for a block), the "auto" window
-and step, and the module's arguments;
-the estimator then assigns its fitted attributes from it in one place
-(``BaseNoisyRNN._apply``). The modules below the estimator (``_inputs``,
+and step, and the module's arguments. The estimator then assigns its fitted
+attributes from it in one place (``BaseNoisyRNN._apply``). The modules below the estimator (``_inputs``,
 ``_validation``, ``_continued``, ``_net``) take the values they need from it
 (the training loop's settings as a :class:`LoopSettings`, the input
 statistics as a :class:`Standardization`) and return values: none of them
