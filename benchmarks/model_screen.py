@@ -133,11 +133,12 @@ class Segments(NoisyRNN):
 
     segment_length = 16
 
-    def __init__(self, input_size, hidden_size, output_size, **kwargs):
-        super().__init__(input_size, hidden_size, output_size, **kwargs)
+    def add_weights(self):
         if self.decoder is not None:  # the reverse reader has none
-            extra = hidden_size * (2 if self.bidirectional else 1)
-            self.decoder = nn.Linear(self.decoder.in_features + extra, output_size)
+            extra = self.hidden_size * (2 if self.bidirectional else 1)
+            self.decoder = nn.Linear(
+                self.decoder.in_features + extra, self.decoder.out_features
+            )
 
     def _pooled(self, reader, x, noise):
         batch, n_steps, channels = x.shape
@@ -164,16 +165,15 @@ class ConvEncoder(NoisyRNN):
 
     width = 3
 
-    def __init__(self, input_size, hidden_size, output_size, **kwargs):
-        super().__init__(input_size, hidden_size, output_size, **kwargs)
-        channels = input_size * self.window
-        self.context = nn.Conv1d(channels, hidden_size, self.width, padding=self.width // 2)
-        self.reset_parameters()
+    def add_weights(self):
+        channels = self.encoder.in_features  # the window's observations
+        self.context = nn.Conv1d(
+            channels, self.hidden_size, self.width, padding=self.width // 2
+        )
 
     def reset_parameters(self, generator=None):
         super().reset_parameters(generator)
-        if hasattr(self, "context"):  # NoisyRNN.__init__ calls this before it exists
-            _uniform_fan_in(self.context, generator)
+        _uniform_fan_in(self.context, generator)
 
     def encode(self, x):
         y = self.context(x.transpose(1, 2))  # (B, N, T)
@@ -183,15 +183,12 @@ class ConvEncoder(NoisyRNN):
 class MlpEncoder(NoisyRNN):
     """The encoder has a hidden layer: ``u = U_2 tanh(U_1 x + b_1) + b_2``."""
 
-    def __init__(self, input_size, hidden_size, output_size, **kwargs):
-        super().__init__(input_size, hidden_size, output_size, **kwargs)
-        self.inner = nn.Linear(hidden_size, hidden_size)
-        self.reset_parameters()
+    def add_weights(self):
+        self.inner = nn.Linear(self.hidden_size, self.hidden_size)
 
     def reset_parameters(self, generator=None):
         super().reset_parameters(generator)
-        if hasattr(self, "inner"):  # NoisyRNN.__init__ calls this before it exists
-            _uniform_fan_in(self.inner, generator)
+        _uniform_fan_in(self.inner, generator)
 
     def encode(self, x):
         u = self.encoder(x.transpose(0, 1))
@@ -209,19 +206,19 @@ class GatedStep(NoisyRNN):
     gate_reads = "input"
     gate_noise = 0.0
 
-    def __init__(self, input_size, hidden_size, output_size, **kwargs):
-        super().__init__(input_size, hidden_size, output_size, **kwargs)
+    def add_weights(self):
+        window_size = self.encoder.in_features  # the window's observations, all channels
         pooled = self.gate_reads in ("median", "mean")  # the gate reads one value per channel
-        self.gate = nn.Linear(input_size * (1 if pooled else self.window), hidden_size)
-        self.gate_h = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.reset_parameters()
+        self.gate = nn.Linear(
+            window_size // self.window if pooled else window_size, self.hidden_size
+        )
+        self.gate_h = nn.Linear(self.hidden_size, self.hidden_size, bias=False)
 
     def reset_parameters(self, generator=None):
         super().reset_parameters(generator)
-        if hasattr(self, "gate_h"):  # NoisyRNN.__init__ calls this before the gate exists
-            with torch.no_grad():
-                for p in (self.gate.weight, self.gate.bias, self.gate_h.weight):
-                    p.zero_()
+        with torch.no_grad():
+            for p in (self.gate.weight, self.gate.bias, self.gate_h.weight):
+                p.zero_()
 
     def encode(self, x):
         """``[U x + b, G x + c]``: the step reads the gate's input after ``u`` (``"hidden"``:

@@ -389,13 +389,14 @@ class NoisyRNN(nn.Module):
         What the decoder reads, ``(B, F)``: the augmentation, the windows, both
         readers and the readout. ``forward`` is ``decoder(features(...))``; a
         variant that reads more replaces ``self.decoder`` in ``__init__``.
+    ``add_weights()``
+        Create the variant's weights of its own (layers, parameters) or replace
+        some of NoisyRNN's (e.g. a wider ``self.decoder``): ``__init__`` calls it
+        once NoisyRNN's weights exist and before they are drawn.
     ``reset_parameters(generator=None)``
         The initial weights. The estimators build the module on the meta
         device, then call it: a variant with weights of its own draws them here,
-        after ``super().reset_parameters(generator)``. ``NoisyRNN.__init__`` calls
-        it before a subclass's ``__init__`` adds those weights: the override
-        skips them while they do not exist, and the subclass's ``__init__`` calls
-        it again at its end.
+        after ``super().reset_parameters(generator)``.
 
     The fused recursion integrates ``NoisyRNN``'s own step: a subclass that
     overrides ``initial_state``, ``sde_step``, ``clean_step``, ``drift`` or
@@ -503,8 +504,16 @@ class NoisyRNN(nn.Module):
                 beta=beta, gamma_a=gamma_a, gamma_w=gamma_w, linear_weight=linear_weight,
                 init_std=init_std, fused=fused,
             )
+        self.add_weights()
         self.generator = None
         self.reset_parameters()
+
+    def add_weights(self):
+        """Create a variant's weights of its own, beside NoisyRNN's (a hook; none here).
+
+        ``__init__`` calls it once NoisyRNN's weights exist (the reverse reader's
+        included), before ``reset_parameters`` draws them all.
+        """
 
     @property
     def generator(self):

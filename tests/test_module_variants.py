@@ -148,3 +148,35 @@ def test_the_reverse_reader_is_of_the_class_and_shares_the_generator():
     generator = torch.Generator()
     module.generator = generator
     assert module.reverse.generator is generator
+
+
+class ContextRNN(NoisyRNN):
+    """A variant for the tests with a weight of its own, created in add_weights."""
+
+    def add_weights(self):
+        self.context = torch.nn.Linear(self.hidden_size, self.hidden_size)
+
+    def reset_parameters(self, generator=None):
+        super().reset_parameters(generator)
+        with torch.no_grad():
+            self.context.weight.normal_(0.0, 0.1, generator=generator)
+            self.context.bias.zero_()
+
+    def encode(self, x):
+        return self.context(super().encode(x))
+
+
+def test_a_variant_adds_its_weights_in_the_hook_and_the_seed_draws_them(data):
+    X, y = data
+    # built directly: the hook ran before the one draw of __init__, for both readers
+    module = ContextRNN(1, 4, 2, bidirectional=True)
+    assert module.context.weight.shape == (4, 4) and module.reverse.context.weight.shape == (4, 4)
+    assert NoisyRNN(1, 4, 2).add_weights() is None  # NoisyRNN's own adds none
+    # in the estimators: drawn from the fit's seed (same seed, same weights), saved, loaded
+    first = NoisyRNNClassifier(**TINY, module=ContextRNN).fit(X, y)
+    again = NoisyRNNClassifier(**TINY, module=ContextRNN).fit(X, y)
+    np.testing.assert_array_equal(first.module_.context.weight.detach().numpy(),
+                                  again.module_.context.weight.detach().numpy())
+    assert "context.weight" in first.module_.state_dict()
+    loaded = pickle.loads(pickle.dumps(first))
+    np.testing.assert_array_equal(loaded.predict_proba(X), first.predict_proba(X))
