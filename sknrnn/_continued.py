@@ -4,12 +4,8 @@ Which parameters changed since the net was built (those that shape the
 weights may not), and bringing the fitted module and net to the others.
 """
 
-from numbers import Real
-
-import numpy as np
-
 from . import _net
-from ._params import BY_NAME, CALL, FIXED, IN_LOOP, IN_MODULE
+from ._params import BY_NAME, CALL, FIXED, IN_LOOP, IN_MODULE, is_real
 
 
 # What changing a parameter does to a fitted model: the roles of _params.py's table.
@@ -83,7 +79,7 @@ def _same(a, b):
     """Whether a parameter kept its value (callbacks and other objects: the same object)."""
     if a is b:
         return True
-    if _is_number(a) and _is_number(b):  # np.int64(8) is 8: numpy and Python numbers alike
+    if is_real(a) and is_real(b):  # np.int64(8) is 8: numpy and Python numbers alike
         return bool(a == b)
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         # (0.1, 1.0) is [0.1, 1.0] (parameters read from JSON or YAML are lists)
@@ -92,7 +88,3 @@ def _same(a, b):
         return bool(type(a) is type(b) and a == b)
     except (TypeError, ValueError):
         return False
-
-
-def _is_number(value):
-    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))

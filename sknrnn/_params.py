@@ -102,11 +102,13 @@ class _AtLeastFloat32(Interval):
         )
 
 
+def is_real(value):
+    """Whether ``value`` is a real number, numpy's or Python's (not a bool)."""
+    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+
+
 def _is_number(value, low=None):
-    return (
-        isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
-        and math.isfinite(value) and (low is None or value >= low)
-    )
+    return is_real(value) and math.isfinite(value) and (low is None or value >= low)
 
 
 def _is_level_pair(value):
