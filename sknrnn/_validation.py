@@ -135,9 +135,10 @@ def check_sequences(X, *, table_check=None, n_features=None, n_channels=None,
                 "univariate ones, or pad shorter ones to the fitted length with "
                 f"sknrnn.pad_sequences(sequences, length={n_features})."
             ) from exc
-    X = check_array(
-        X, dtype=_FLOAT_DTYPES, ensure_all_finite=False, allow_nd=True, input_name="X"
-    )
+    else:  # 3D sequences at prediction (the table check converts the others)
+        X = check_array(
+            X, dtype=_FLOAT_DTYPES, ensure_all_finite=False, allow_nd=True, input_name="X"
+        )
     if X.ndim == 2:
         X = X[:, :, None]
     elif X.ndim != 3:
