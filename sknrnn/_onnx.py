@@ -119,7 +119,7 @@ def _reader_weights(reader, scaled):
         n = reader.hidden_size
         as_np = lambda t: t.detach().to("cpu", torch.float32).numpy().copy()  # noqa: E731
         weights = {"U": as_np(reader.encoder.weight.T), "b": as_np(reader.encoder.bias)}
-        if reader.fused and reader.solver == "euler":
+        if reader.runs_fused:  # the fused recursion runs at prediction
             weights.update(Ka=as_np(Kp[:, :n]), Wt=as_np(Kp[:, n:]), dt=as_np(dt))
             return weights, "fused"
         weights.update(K1=as_np(K[:, :n]), K2=as_np(K[:, n:]), dt=as_np(dt))
