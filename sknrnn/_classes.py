@@ -35,6 +35,10 @@ _ATTRS_DOC = """
         Observations read per step of the recurrence (``window``, or the
         ``"auto"`` rule on the median length of the sequences seen in fit).
 
+    standardize_ : {"channel", "step"}
+        How X is standardized (``standardize``, or the ``"auto"`` rule on the
+        data seen in fit).
+
     time_step_ : float or None
         Median spacing of the observation times given to fit (the unit of the
         integration step); None when fit had no times.

@@ -1,7 +1,7 @@
-"""Loading models saved by sknrnn 0.1 to 0.3: the one place that knows their format.
+"""Loading models saved by sknrnn 0.1 to 0.4: the one place that knows their format.
 
-Remove in 0.6 (with a note in the changelog): saves older than 0.4 will then
-need to be loaded once by 0.4 or 0.5 and saved again.
+Remove what only saves of 0.1 to 0.3 need in 0.6 (with a note in the changelog):
+they will then need to be loaded once by 0.4 or 0.5 and saved again.
 """
 
 import numpy as np
@@ -25,6 +25,9 @@ def upgrade_saved_state(state, module_state):
     if module_state is None:
         return
     state.setdefault("window_", 1)
+    # 0.1-0.4 standardized each channel by its mean and scale alone.
+    state.setdefault("_x_offset", None)
+    state.setdefault("standardize_", "channel")
     for key, value in LEGACY.items():
         state.get("_built_params", {}).setdefault(key, value)
     if "x_mean" in module_state:  # 0.1: the module standardized X itself

@@ -307,8 +307,19 @@ def _build(est, g, x, dtype, outputs, classes=None, times=None):
         scale = g.op("Cast", g.op("Concat", first, rest, axis=1), to=T.FLOAT, name="scale")
 
     # Standardize in float64, cast to float32, padding (NaN) 0; the clip c tanh(x / c).
-    z = g.op("Div", g.op("Sub", x, g.const("x_mean", np.asarray(est._x_mean, np.float64))),
-             g.const("x_scale", np.asarray(est._x_scale, np.float64)))
+    centred = g.op("Sub", x, g.const("x_mean", np.asarray(est._x_mean, np.float64)))
+    if est._x_offset is not None:
+        # Standardization.offset: fit's mean series, its last step repeated past its end,
+        # cut to the steps of x.
+        offset = g.const("x_offset", np.asarray(est._x_offset, np.float64)[None])  # (1, T, C)
+        past = g.op("Max", g.op("Sub", n_steps, i64("fit_steps", [len(est._x_offset)])),
+                    i64("no_steps", [0]))
+        pads = g.op("Concat", i64("offset_before", [0, 0, 0, 0]), past,
+                    i64("offset_after", [0]), axis=0)
+        offset = g.op("Slice", g.op("Pad", offset, pads, mode="edge"), i64("o0", [0]),
+                      n_steps, axis1, name="offset")
+        centred = g.op("Sub", centred, offset)
+    z = g.op("Div", centred, g.const("x_scale", np.asarray(est._x_scale, np.float64)))
     z = g.op("Cast", z, to=T.FLOAT)
     zero = g.const("zero", 0.0, np.float32)
     z = g.op("Where", g.op("IsNaN", z), zero, z, name="z")

@@ -307,6 +307,25 @@ PARAMS = (
 """,
     ),
     Param(
+        "standardize", "auto", SHAPE,
+        [StrOptions({"auto", "channel", "step"})],
+        '{"auto", "channel", "step"}',
+        legacy="channel",
+        doc="""\
+    How fit standardizes X before the model reads it (the same statistics
+    at prediction). ``"channel"``: each channel minus its mean, over its
+    standard deviation. ``"step"``: the mean series of the training data
+    (the mean at each step and channel, over the sequences observed there)
+    subtracted, then each channel over the standard deviation of what is
+    left; for aligned series that share one shape (spectra, outlines),
+    whose differences per-channel standardization leaves too small for the
+    model to read beside its training noise. Steps past fit's longest
+    sequence take its last mean. ``"auto"``: ``"step"`` when the mean series
+    accounts for more than 99% of the variance (channels averaged), else
+    ``"channel"``. The choice is ``standardize_``.
+""",
+    ),
+    Param(
         "input_clip", 3.0, READING,
         [_AT_LEAST_FLOAT32, None],
         'float >= 1.2e-38 or None',

@@ -33,7 +33,15 @@ _AUTO_EPOCHS = (10, 1000)
 _AUTO_WINDOW_STEPS = 128
 _AUTO_DT_RANGE = 64
 
-_AUTO_NAMES = ("_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS", "_AUTO_WINDOW_STEPS", "_AUTO_DT_RANGE")
+# standardize="auto": subtract the mean series when what is left of the training data's
+# variance (channels averaged) is below _AUTO_STEP_SHARE: the sequences then differ by
+# under a tenth of the input's scale, less than the training noise puts into the state.
+_AUTO_STEP_SHARE = 0.01
+
+_AUTO_NAMES = (
+    "_AUTO_BATCH", "_AUTO_STEPS", "_AUTO_EPOCHS", "_AUTO_WINDOW_STEPS", "_AUTO_DT_RANGE",
+    "_AUTO_STEP_SHARE",
+)
 
 
 @contextmanager
@@ -94,6 +102,14 @@ def auto_dt(dt, n_steps):
     return float(dt)
 
 
+def auto_standardize(standardize, share):
+    """``"channel"`` or ``"step"``: ``standardize``, or the "auto" rule on ``share``, the
+    part of the variance of X (per channel, averaged) that its mean series leaves."""
+    if standardize == "auto":
+        return "step" if share < _AUTO_STEP_SHARE else "channel"
+    return standardize
+
+
 def training_budget(batch_size, max_iter, n_samples):
     """``(batch_size, epochs)`` of a training call on ``n_samples`` sequences.
 
@@ -149,19 +165,40 @@ def frozen(mapping):
 
 @dataclass(frozen=True)
 class Standardization:
-    """What fit learned of X: its per-channel statistics, and the spacing of its times.
+    """What fit learned of X: its per-channel statistics, its mean series, and the
+    spacing of its times.
 
-    ``x_mean`` and ``x_scale`` are float64 arrays ``(n_channels,)``; ``time_step`` is the
-    median spacing of the observation times given to fit (None: fitted without times).
+    ``x_mean`` and ``x_scale`` are float64 arrays ``(n_channels,)``; ``x_offset``
+    ``(n_steps, n_channels)`` is fit's mean series as deviations from ``x_mean``
+    (``standardize="step"``; None: ``"channel"``), subtracted after ``x_mean`` before
+    the division by ``x_scale``; ``time_step`` is the median spacing of the observation
+    times given to fit (None: fitted without times).
     """
 
     x_mean: np.ndarray
     x_scale: np.ndarray
     time_step: float = None
+    x_offset: np.ndarray = None
 
     @property
     def n_channels(self):
         return len(self.x_mean)
+
+    @property
+    def kind(self):
+        """``"step"`` with a mean series, else ``"channel"`` (the fitted ``standardize_``)."""
+        return "channel" if self.x_offset is None else "step"
+
+    def offset(self, n_steps):
+        """``x_offset`` for sequences of ``n_steps`` steps (None without one): its first
+        ``n_steps`` rows, the last row repeated past the steps that fit saw."""
+        if self.x_offset is None:
+            return None
+        offset = self.x_offset[:n_steps]
+        if n_steps > len(offset):
+            extra = np.repeat(self.x_offset[-1:], n_steps - len(offset), axis=0)
+            offset = np.concatenate([offset, extra])
+        return offset
 
 
 @dataclass(frozen=True)

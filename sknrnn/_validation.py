@@ -2,8 +2,8 @@
 
 Everything a user passes is checked here once, with messages that say what is
 wrong and what to do, before anything reaches torch. The standardization
-statistics (:func:`mean_and_scale`, :func:`unstandardize`) and the mask of
-observed steps (:func:`observed_mask`) live here too, in NumPy.
+statistics (:func:`mean_and_scale`, :func:`step_means`, :func:`unstandardize`) and
+the mask of observed steps (:func:`observed_mask`) live here too, in NumPy.
 
 Layout of X
 -----------
@@ -198,6 +198,30 @@ def mean_and_scale(values, weights=None):
     return mean, scale
 
 
+def step_means(X, observed, weights=None):
+    """``(T, C)`` means of the sequences X ``(n, T, C)`` at each step, in float64.
+
+    Each step averages the sequences observed there (``observed``, ``(n, T)``),
+    weighted by ``weights`` (one per sequence, non-negative) when given; a step
+    that no sequence of positive weight observes has the mean of its channel
+    over all observed steps. Unit-free, as :func:`mean_and_scale`.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    w = observed.astype(np.float64)
+    if weights is not None and not np.all(weights == weights[0]):
+        w = w * np.asarray(weights, dtype=np.float64)[:, None]
+    magnitude = np.where(observed[..., None], np.abs(X), 0.0).max(axis=(0, 1))
+    unit = np.where(magnitude > 0, magnitude, 1.0)
+    Z = np.where(observed[..., None], X / unit, 0.0)
+    total = w.sum(axis=0)
+    means = np.einsum("nt,ntc->tc", w, Z) / np.where(total > 0, total, 1.0)[:, None]
+    empty = total <= 0
+    if empty.any():
+        channel_mean = np.einsum("nt,ntc->c", w, Z) / max(w.sum(), 1e-300)
+        means[empty] = channel_mean
+    return means * unit
+
+
 def unstandardize(values, mean, scale):
     """``values * scale + mean``: standardized values back in their own units.
 
@@ -293,10 +317,17 @@ def check_times(times, n_steps, lengths, *, time_step=None):
     return scale.astype(np.float32), time_step
 
 
-def standardize(X, observed, x_mean, x_scale):
-    """X (float64, 3D) standardized with the statistics of fit, as float32; padding 0."""
+def standardize(X, observed, x_mean, x_scale, x_offset=None):
+    """X (float64, 3D) standardized with the statistics of fit, as float32; padding 0.
+
+    ``x_offset`` ``(T, C)`` (as many steps as X), when given, is subtracted after
+    ``x_mean``: the mean series of fit, as deviations from ``x_mean``.
+    """
     with np.errstate(over="ignore"):
-        Z = ((X - x_mean) / x_scale).astype(np.float32)
+        centred = X - x_mean
+        if x_offset is not None:
+            centred = centred - x_offset
+        Z = (centred / x_scale).astype(np.float32)
     Z[~observed] = 0.0
     if not np.isfinite(Z).all():
         raise ValueError(

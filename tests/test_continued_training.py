@@ -464,6 +464,30 @@ def test_models_saved_by_0_3_load_predict_identically_and_train_on(monkeypatch):
     assert clf.n_iter_ == 5
 
 
+def test_models_saved_by_0_4_load_predict_identically_and_train_on(monkeypatch):
+    """Fitted and saved by sknrnn 0.4 (windows of 2, both ways, standardized per channel),
+    on 40 random walks of 150 steps: ``hidden_size=8, max_iter=3, random_state=0``."""
+    from pathlib import Path
+
+    here = Path(__file__).parent / "data"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as for 0.3's above
+    models = joblib.load(here / "models_0.4.joblib")
+    expected = np.load(here / "models_0.4_outputs.npz")
+    clf, reg = models["classifier"], models["regressor"]
+    if torch.__version__.split("+")[0] == "2.13.0":
+        same = np.testing.assert_array_equal
+    else:
+        same = functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7)
+    same(clf.predict_proba(expected["X"]), expected["proba"])
+    same(clf.predict_proba(expected["X_long"]), expected["proba_long"])
+    same(reg.predict(expected["X"]), expected["pred"])
+    assert (clf.window_, clf.bidirectional, clf.standardize, clf.standardize_) == (
+        2, True, "channel", "channel"
+    )
+    clf.set_params(warm_start=True, max_iter=2).fit(expected["X"], expected["proba"].argmax(1))
+    assert clf.n_iter_ == 5 and clf.standardize_ == "channel"
+
+
 class _BatchLRTrace(Callback):
     """Appends the rate at which each training batch steps to ``trace``."""
 

@@ -86,6 +86,21 @@ def test_multichannel_input_and_other_lengths(readout):
         to_onnx(clf, ndim=2)
 
 
+@pytest.mark.parametrize("channels", [None, 2])
+def test_mean_series_standardization_at_any_length(channels):
+    """standardize="step": fit's mean series, cut or extended by its last step."""
+    X = _sequences(channels=channels, steps=14)
+    clf = NoisyRNNClassifier(standardize="step", window=2, **TINY).fit(X, _labels(X))
+    assert clf.standardize_ == "step"
+    _check_classifier(clf, X)
+    X3 = X if channels else X[:, :, None]
+    model = to_onnx(clf, ndim=3)
+    for other in _longer_and_shorter(X3):
+        label, proba = _run(model, other)
+        np.testing.assert_allclose(proba, clf.predict_proba(other), rtol=0, atol=ATOL)
+        np.testing.assert_array_equal(label, clf.predict(other))
+
+
 def test_midpoint_solver_string_classes_and_float64_input():
     X = _sequences()
     y = np.array(["low", "mid", "high"])[_labels(X) + (np.nan_to_num(X[:, 0]) > 3)]

@@ -50,7 +50,9 @@ def test_continued_training_and_old_saves_read_the_roles_of_the_table():
     for name, value in _params.LEGACY.items():
         assert state[name] == value, name
     assert {"noise_increment", "window", "bidirectional", "readout", "input_clip",
-            "augment", "module"} == set(_params.LEGACY)
+            "augment", "module", "standardize"} == set(_params.LEGACY)
+    # and was standardized per channel (0.1 to 0.4)
+    assert state["_x_offset"] is None and state["standardize_"] == "channel"
 
 
 def _table_rows():

@@ -1,0 +1,119 @@
+"""standardize: per channel, or minus the training data's mean series ("step"), and the
+"auto" rule between them."""
+
+import numpy as np
+import pytest
+
+from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
+from sknrnn._inputs import learned_statistics
+from sknrnn._plan import Standardization, auto_budget
+from sknrnn._validation import observed_mask, step_means
+
+from conftest import TINY
+
+
+def _shared_shape(n=60, steps=50, seed=0):
+    """Two classes of series that share one large shape and differ by 0.5% of it (as
+    spectra do): per-channel standardization leaves their difference at 0.004."""
+    rng = np.random.RandomState(seed)
+    t = np.linspace(0, 6, steps)
+    y = np.arange(n) % 2
+    X = 20 + 10 * np.sin(t) + 0.05 * rng.randn(n, steps) + 0.05 * y[:, None] * np.cos(3 * t)
+    return X, y
+
+
+def test_auto_subtracts_the_mean_series_of_series_that_share_one_shape():
+    X, y = _shared_shape()
+    X_test, y_test = _shared_shape(seed=1)
+    params = dict(hidden_size=16, max_iter=30, random_state=0)
+    auto = NoisyRNNClassifier(**params).fit(X, y)
+    assert auto.standardize_ == "step"
+    channel = NoisyRNNClassifier(standardize="channel", **params).fit(X, y)
+    assert channel.standardize_ == "channel"
+    # The noise drowns a difference of 0.004 standard deviations; minus the mean series it
+    # is of unit scale and the classes separate.
+    assert channel.score(X_test, y_test) <= 0.6
+    assert auto.score(X_test, y_test) >= 0.95
+
+
+def test_auto_keeps_per_channel_standardization_where_the_series_differ(toy):
+    X, y = toy
+    auto = NoisyRNNClassifier(**TINY).fit(X, y)
+    channel = NoisyRNNClassifier(standardize="channel", **TINY).fit(X, y)
+    assert auto.standardize_ == "channel" and auto._x_offset is None
+    np.testing.assert_array_equal(auto.predict_proba(X), channel.predict_proba(X))
+    step = NoisyRNNClassifier(standardize="step", **TINY).fit(X, y)
+    assert step.standardize_ == "step"
+    assert not np.allclose(step.predict_proba(X), channel.predict_proba(X))
+
+
+def test_the_auto_threshold_is_the_share_of_variance_left():
+    X, _ = _shared_shape()
+    observed = observed_mask(np.full(len(X), X.shape[1]), X.shape[1])
+    X3 = X[:, :, None]
+    _, scale, _ = learned_statistics(X3, observed, kind="channel")
+    _, left, offset = learned_statistics(X3, observed, kind="step")
+    share = float((left[0] / scale[0]) ** 2)
+    assert 1e-5 < share < 1e-3
+    with auto_budget(_AUTO_STEP_SHARE=share * 1.01):
+        assert learned_statistics(X3, observed, kind="auto")[2] is not None
+    with auto_budget(_AUTO_STEP_SHARE=share * 0.99):
+        assert learned_statistics(X3, observed, kind="auto")[2] is None
+
+
+@pytest.mark.parametrize("Estimator", [NoisyRNNClassifier, NoisyRNNRegressor])
+def test_step_standardization_ignores_a_series_shared_by_every_sequence(toy, Estimator):
+    X, y = toy
+    shared = 1e6 + 3e4 * np.sin(np.arange(X.shape[1]))
+    reference = Estimator(standardize="step", **TINY).fit(X, y)
+    shifted = Estimator(standardize="step", **TINY).fit(X + shared, y)
+    out = "predict_proba" if Estimator is NoisyRNNClassifier else "predict"
+    np.testing.assert_allclose(
+        getattr(shifted, out)(X + shared), getattr(reference, out)(X), atol=1e-4
+    )
+
+
+def test_the_mean_series_is_weighted_and_reads_observed_steps_only():
+    rng = np.random.RandomState(0)
+    X = rng.randn(6, 5, 2) * [1.0, 100.0] + [0.0, 1e9]
+    lengths = np.array([5, 5, 4, 3, 5, 2])
+    observed = observed_mask(lengths, 5)
+    X[~observed] = np.nan
+    weights = np.array([1.0, 2.0, 0.5, 1.0, 3.0, 1.0])
+    means = step_means(X, observed, weights)
+    for k in range(5):
+        rows = observed[:, k]
+        np.testing.assert_allclose(
+            means[k], np.average(X[rows, k], axis=0, weights=weights[rows]), rtol=1e-12
+        )
+    # a weight of 2 counts as the sequence twice
+    twice = step_means(np.concatenate([X, X[1:2]]), observed_mask(np.r_[lengths, 5], 5),
+                       np.r_[weights[:1], 1.0, weights[2:], 1.0])
+    np.testing.assert_allclose(twice, means, rtol=1e-12)
+    x_mean, x_scale, offset = learned_statistics(X, observed, weights, kind="step")
+    np.testing.assert_allclose(x_mean + offset, means, rtol=1e-12)
+    left = (X - means)[observed]
+    w = np.broadcast_to(weights[:, None], observed.shape)[observed]
+    expected = np.sqrt(np.average((left - np.average(left, 0, weights=w)) ** 2, 0, weights=w))
+    np.testing.assert_allclose(x_scale, expected, rtol=1e-9)
+    # a step that no sequence of positive weight observes takes the channel's mean
+    short = (lengths < 5).astype(float)  # step 4: only sequences of weight 0
+    means = step_means(X, observed, short)
+    w = np.broadcast_to(short[:, None], observed.shape)[observed]
+    np.testing.assert_allclose(means[4], np.average(X[observed], 0, weights=w), rtol=1e-12)
+
+
+def test_steps_past_the_fitted_length_take_the_last_mean():
+    offset = np.arange(8.0).reshape(4, 2)
+    standardization = Standardization(np.zeros(2), np.ones(2), x_offset=offset)
+    np.testing.assert_array_equal(standardization.offset(2), offset[:2])
+    np.testing.assert_array_equal(standardization.offset(6), np.r_[offset, offset[[3, 3]]])
+    assert Standardization(np.zeros(2), np.ones(2)).offset(6) is None
+    assert standardization.kind == "step"
+
+
+def test_a_fitted_model_keeps_its_standardization(toy):
+    X, y = toy
+    clf = NoisyRNNClassifier(warm_start=True, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="standardize"):
+        clf.set_params(standardize="step").fit(X, y)
