@@ -253,6 +253,14 @@ def run_one(name, kind, seed, extra, threads):
     return row
 
 
+def read_logs(paths):
+    """The rows of these logs; a fit (dataset, model, seed) that a later log holds again
+    counts once, as the later one (a rerun of some sets after a change that leaves the
+    others as they were)."""
+    rows = [json.loads(line) for path in paths for line in open(path) if line.strip()]
+    return list({(r["dataset"], r["model"], r["seed"]): r for r in rows}.values())
+
+
 def summarize(rows):
     """Per-dataset tables and suite means (mean and std over seeds)."""
     import collections
@@ -264,8 +272,10 @@ def summarize(rows):
     models = list(dict.fromkeys(r["model"] for r in rows))
     cols = list(PERTURBATIONS)
     out = []
-    for task, names in (("classification", CLASSIFICATION), ("regression", REGRESSION)):
-        names = [d for d in datasets if d in names]
+    for task in ("classification", "regression"):
+        # (sets outside the suite, e.g. the archive's in a check of generalization, are
+        # classification sets)
+        names = [d for d in datasets if (d in REGRESSION) == (task == "regression")]
         if not names:
             continue
         metric = "R^2" if task == "regression" else "accuracy"
@@ -306,7 +316,8 @@ def summarize(rows):
 
 
 def targets(task, names, by):
-    """The targets of the defaults issue, each as met or missed with its numbers."""
+    """The accuracy targets of the defaults issue (26: the development suite), each as met
+    or missed with its numbers; the cost target needs two versions timed in one run."""
 
     def suite(model, col):
         if not all((d, model) in by for d in names):
@@ -327,24 +338,33 @@ def targets(task, names, by):
             if b is not None:
                 check(f"R^2 {col} >= RidgeCV", a >= b, f"{a:.3f} vs {b:.3f}")
         return "\n".join(lines)
-    mr = suite("minirocket", "clean")
-    if mr is not None:
-        a = suite(nrnn, "clean")
-        check("clean within 0.03 of MiniRocket", a >= mr - 0.03, f"{a:.3f} vs {mr:.3f}")
+    a, b = suite(nrnn, "clean"), suite(none, "clean")
+    if b is not None:
+        behind = [f"{d} {np.mean([r['clean'] for r in by[(d, nrnn)]]) - m:+.3f}" for d in names
+                  for m in [np.mean([r["clean"] for r in by[(d, none)]])]
+                  if np.mean([r["clean"] for r in by[(d, nrnn)]]) < m - 0.03]
+        check("clean within 0.03 of noise_type='none' on every set", not behind,
+              f"{len(behind)} of {len(names)} sets more than 0.03 behind"
+              + (": " + ", ".join(behind) if behind else ""))
+        check("clean suite mean at least noise_type='none''s", a >= b, f"{a:.3f} vs {b:.3f}")
     for col in ("white0.4", "s&p0.1"):
+        if suite(none, col) is not None:
+            check(f"{col} at least 0.03 above noise_type='none'", suite(nrnn, col)
+                  >= suite(none, col) + 0.03, f"{suite(nrnn, col):.3f} vs {suite(none, col):.3f}")
         peers = [v for v in (suite("minirocket", col), suite("logreg", col)) if v is not None]
         if peers:
-            a = suite(nrnn, col)
-            check(f"{col} at least 0.05 above the better peer", a >= max(peers) + 0.05,
-                  f"{a:.3f} vs {max(peers):.3f}")
-    if suite(none, "clean") is not None:
-        a, b = suite(nrnn, "clean"), suite(none, "clean")
-        check("clean within 0.01 of noise_type='none'", a >= b - 0.01, f"{a:.3f} vs {b:.3f}")
-        for col in ("white0.4", "s&p0.1"):
-            lost, lost_none = a - suite(nrnn, col), b - suite(none, col)
-            ratio = lost / lost_none if lost_none > 0 else float("inf")
-            check(f"accuracy lost under {col} at most 0.7x noise_type='none''s", ratio <= 0.7,
-                  f"{lost:.3f} vs {lost_none:.3f}: {ratio:.2f}x")
+            check(f"{col} at least 0.05 above the better of MiniRocket and logistic regression",
+                  suite(nrnn, col) >= max(peers) + 0.05,
+                  f"{suite(nrnn, col):.3f} vs {max(peers):.3f}")
+    mr = suite("minirocket", "clean")
+    if mr is not None:
+        check("clean within 0.04 of MiniRocket", a >= mr - 0.04, f"{a:.3f} vs {mr:.3f}")
+    spread = [f"{d} {min(v):.3f} vs {np.mean(v):.3f}" for d in names
+              for v in [[r["clean"] for r in by[(d, nrnn)]]] if min(v) < np.mean(v) - 0.03]
+    seeds = min(len(by[(d, nrnn)]) for d in names)
+    if seeds > 1:
+        check("every seed trains (worst seed within 0.03 of the set's mean, clean)", not spread,
+              f"{len(spread)} of {len(names)} sets" + (": " + ", ".join(spread) if spread else ""))
     return "\n".join(lines)
 
 
@@ -380,8 +400,10 @@ def compare(rows, models, baselines=("sknrnn", "sknrnn-none"), peers=("minirocke
                 if any(r["model"] == m for r in rows)]
     tables = {m: per_set(rows, m) for m in everyone}
     # The sets that every sknrnn model ran (a peer's missing set shows as "-").
-    names = [d for d in CLASSIFICATION
-             if all(d in tables[m] for m in everyone if m not in peers)]
+    ran = dict.fromkeys(r["dataset"] for r in rows if r["dataset"] not in REGRESSION)
+    names = [d for d in [*CLASSIFICATION, *ran] if d in ran
+             and all(d in tables[m] for m in everyone if m not in peers)]
+    names = list(dict.fromkeys(names))
     out = []
     for column in PERTURBATIONS:
         out.append(f"\n#### {column} (mean over seeds; worst seed in brackets where seeds > 1)\n")
@@ -480,7 +502,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--log", default=None, help="append one JSON line per fit here")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="LOG",
-                        help="only print the tables of these logs")
+                        help="only print the tables of these logs (a fit that a later log "
+                             "holds again: the later one)")
     parser.add_argument("--skip-done", nargs="+", default=[], metavar="LOG",
                         help="skip the fits (dataset, model, seed) that these logs hold")
     parser.add_argument("--only-seed", type=int, default=None, metavar="SEED",
@@ -505,7 +528,7 @@ def main(argv=None):
         return
 
     if args.summarize:
-        rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
+        rows = read_logs(args.summarize)
         if args.only_seed is not None:
             rows = [r for r in rows if r["seed"] == args.only_seed]
         print(compare(rows, args.compare) if args.compare else summarize(rows))

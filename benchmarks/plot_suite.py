@@ -14,14 +14,13 @@ Run::
 """
 
 import argparse
-import json
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from accuracy import CLASSIFICATION, PERTURBATIONS, per_set  # noqa: E402
+from accuracy import CLASSIFICATION, PERTURBATIONS, per_set, read_logs  # noqa: E402
 
 LABELS = {"sknrnn": "sknrnn", "sknrnn-none": "sknrnn noise='none'", "minirocket": "MiniRocket",
           "logreg": "LogisticRegression"}
@@ -39,7 +38,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--models", nargs="+", default=list(LABELS))
     a = p.parse_args()
-    rows = [json.loads(line) for path in a.logs for line in open(path) if line.strip()]
+    rows = read_logs(a.logs)  # a fit that a later log holds again: the later one
     tables = {m: per_set(rows, m) for m in a.models}
     names = [d for d in CLASSIFICATION if all(d in tables[m] for m in a.models)]
     for column in PERTURBATIONS:
