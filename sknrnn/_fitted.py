@@ -91,7 +91,9 @@ def _fitted_model(estimator, X=None, y=None, *, times=None, caller, hint="",
         ``estimator`` (the sknrnn estimator), ``module`` (its torch module),
         ``device``; ``inputs`` (X standardized, as the dict of arrays the
         module takes) and ``targets`` (None without X, y); ``x_scale`` (the
-        standard deviation per channel by which X is divided);
+        scale per channel by which X is divided, after its mean is
+        subtracted: its standard deviation, or that of what its mean series
+        leaves under ``standardize_="step"``);
         ``loss(outputs, targets)`` (the training loss of the module's outputs
         against encoded targets, a scalar tensor); ``fitted_with_times``
         (whether fit had observation times).

@@ -49,9 +49,9 @@ def module_inputs(X, times, *, standardization=None, sample_weight=None, n_sampl
     ``n_features``, ``n_channels`` and ``name`` as there). ``standardization`` None
     learns it from this data (fit: weighted by ``sample_weight``, validated
     weights of the ``n_samples`` sequences that y has, with the spacing of
-    ``times``, and ``kind``, the estimator's ``standardize``); otherwise X and times are read
-    with it (prediction, continued training), and times must be given exactly when
-    fit had them.
+    ``times``, and ``kind``, the estimator's ``standardize``); otherwise X and
+    times are read with it (prediction, continued training), and times must be
+    given exactly when fit had them.
 
     Returns
     -------

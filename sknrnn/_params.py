@@ -317,9 +317,9 @@ PARAMS = (
     standard deviation. ``"step"``: the mean series of the training data
     (the mean at each step and channel, over the sequences observed there)
     subtracted, then each channel over the standard deviation of what is
-    left; for aligned series that share one shape (spectra, outlines),
-    whose differences per-channel standardization leaves too small for the
-    model to read beside its training noise. Steps past fit's longest
+    left; for aligned series that share one shape (spectra of one kind of
+    sample), whose differences per-channel standardization leaves too small
+    for the model to read beside its training noise. Steps past fit's longest
     sequence take its last mean. ``"auto"``: ``"step"`` when the mean series
     accounts for more than 99% of the variance (channels averaged), else
     ``"channel"``. The choice is ``standardize_``.

@@ -117,3 +117,16 @@ def test_a_fitted_model_keeps_its_standardization(toy):
     clf = NoisyRNNClassifier(warm_start=True, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="standardize"):
         clf.set_params(standardize="step").fit(X, y)
+
+
+def test_attacks_on_a_step_standardized_model_keep_their_budget_in_the_units_of_x():
+    from sknrnn import fgsm, pgd
+
+    X, y = _shared_shape(n=20, steps=12)
+    clf = NoisyRNNClassifier(**TINY).fit(X, y)
+    assert clf.standardize_ == "step"
+    std = X.std()  # the budget's unit: X's own scale, not what the mean series leaves
+    for attack in (fgsm, pgd):
+        delta = attack(clf, X, y, eps=0.1) - X
+        assert np.abs(delta).max() <= 0.1 * std * (1 + 1e-9)
+        assert np.abs(delta).max() >= 0.05 * std  # it moves (by the budget, not the residual)
