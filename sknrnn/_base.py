@@ -356,7 +356,8 @@ class BaseNoisyRNN(BaseEstimator, metaclass=ABCMeta):
         if not reset:  # refuse what cannot change on a fitted model
             built = getattr(self, "_built_params", None)  # None: saved before it was kept
             changed = changed_params(
-                tracked if built is None else built, tracked, window=self.window_,
+                tracked if built is None else built, tracked,
+                chosen={"window": self.window_, "standardize": self.standardize_},
                 name=type(self).__name__,
             )
         loop = LoopSettings.of(params)

@@ -21,16 +21,17 @@ def tracked_params(params):
     return {key: value for key, value in params.items() if BY_NAME[key].role != CALL}
 
 
-def changed_params(built, now, *, window, name):
+def changed_params(built, now, *, chosen, name):
     """Names of the parameters changed since the net was built; errors for the fixed ones.
 
     ``built`` and ``now``: the tracked parameters then and now (``tracked_params``);
-    ``window``: the fitted ``window_`` (what ``window="auto"`` stood for); ``name``
-    names the estimator in the error.
+    ``chosen``: what ``"auto"`` stood for in the fit, per parameter (``window``: the
+    fitted ``window_``; ``standardize``: ``standardize_``); ``name`` names the
+    estimator in the error.
     """
     changed = {
         key for key in now
-        if not _same(_resolved(key, now[key], window), _resolved(key, built.get(key), window))
+        if not _same(_resolved(key, now[key], chosen), _resolved(key, built.get(key), chosen))
     }
     fixed = sorted(changed.intersection(FIXED))
     if fixed:
@@ -68,10 +69,11 @@ def apply_params(net, plan, *, epochs):
     )
 
 
-def _resolved(key, value, window):
-    """The value a parameter stands for on the fitted model: ``window="auto"`` is ``window_``."""
-    if key == "window" and isinstance(value, str) and value == "auto" and window is not None:
-        return window
+def _resolved(key, value, chosen):
+    """The value a parameter stands for on the fitted model: ``"auto"`` is what the fit
+    chose for it where ``chosen`` says (``window_``, ``standardize_``)."""
+    if isinstance(value, str) and value == "auto" and chosen.get(key) is not None:
+        return chosen[key]
     return value
 
 

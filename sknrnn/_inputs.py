@@ -34,6 +34,10 @@ def learned_statistics(X, observed, sample_weight=None, kind="channel"):
     with np.errstate(over="ignore"):
         left = (X - x_mean - x_offset)[observed]
     _, left_scale = mean_and_scale(left, step_weights)
+    # Sequences that are all one series leave rounding alone (float64's, far below the
+    # float32 that the model reads): such a channel keeps its own scale rather than
+    # blow the rounding up to unit scale.
+    left_scale = np.where(left_scale > 1e-6 * x_scale, left_scale, x_scale)
     share = float(np.mean((left_scale / x_scale) ** 2))
     if auto_standardize(kind, share) == "channel":
         return x_mean, x_scale, None

@@ -132,18 +132,22 @@ def test_parameters_that_shape_the_weights_cannot_change_on_a_fitted_model(
         (dict(dt=[0.1, 1.0]), dict(dt=(0.1, np.float32(1.0)))),
         # the window that "auto" chose, given as a number, is the same window
         (dict(window="auto"), dict(window=3)),
+        # and the standardization that "auto" chose, named, the same standardization
+        (dict(standardize="auto"), dict(standardize="channel")),
+        (dict(standardize="channel"), dict(standardize="auto")),
     ],
 )
 def test_the_same_value_spelled_otherwise_is_no_change(how, fitted, now):
     X = np.random.RandomState(0).normal(size=(30, 300))  # "auto": windows of 3
     y = np.arange(30) % 2
     clf = NoisyRNNClassifier(**TINY, warm_start=True, **fitted).fit(X, y)
-    assert clf.window_ == 3
+    assert clf.window_ == 3 and clf.standardize_ == "channel"
     clf.set_params(**now)
     clf.fit(X, y) if how == "warm_start" else clf.partial_fit(X, y)
     assert clf.n_iter_ == (4 if how == "warm_start" else 3)
     # Another value is still refused.
-    clf.set_params(**{key: (0.1, 2.0) if key == "dt" else 2 for key in now})
+    other = {"dt": (0.1, 2.0), "window": 2, "standardize": "step"}
+    clf.set_params(**{key: other[key] for key in now})
     with pytest.raises(ValueError, match=f"{next(iter(now))} changed"):
         clf.fit(X, y)
 

@@ -130,3 +130,18 @@ def test_attacks_on_a_step_standardized_model_keep_their_budget_in_the_units_of_
         delta = attack(clf, X, y, eps=0.1) - X
         assert np.abs(delta).max() <= 0.1 * std * (1 + 1e-9)
         assert np.abs(delta).max() >= 0.05 * std  # it moves (by the budget, not the residual)
+
+
+def test_sequences_that_are_all_one_series_keep_the_channel_scale():
+    X = np.tile(20 + 10 * np.sin(np.linspace(0, 6, 30)), (8, 1))[:, :, None]
+    observed = observed_mask(np.full(8, 30), 30)
+    _, channel_scale, _ = learned_statistics(X, observed, kind="channel")
+    # nothing but rounding is left: it is not blown up to unit scale, and "auto" has no
+    # differences to bring out
+    _, x_scale, offset = learned_statistics(X, observed, kind="step")
+    assert offset is not None and x_scale == channel_scale
+    assert learned_statistics(X, observed, kind="auto")[2] is None
+    reg = NoisyRNNRegressor(standardize="step", **TINY).fit(X[:, :, 0], np.arange(8.0))
+    other = X[:, :, 0] + np.random.RandomState(0).normal(scale=0.1, size=(8, 30))
+    inputs = reg._inputs(other)["x"]
+    np.testing.assert_allclose(inputs, (other - X[:, :, 0])[:, :, None] / x_scale, atol=1e-5)
