@@ -436,22 +436,20 @@ def compare(rows, models, baselines=("sknrnn", "sknrnn-none"), peers=("minirocke
 def shares(names):
     """Per set: the share of the training data's variance that its mean series leaves,
     and what ``standardize="auto"`` makes of it (``sknrnn._plan.auto_standardize``)."""
-    from sknrnn._inputs import learned_statistics
     from sknrnn._plan import auto_standardize
-    from sknrnn._validation import observed_mask
+    from sknrnn._validation import observed_mask, standardization_statistics
 
     lines = ["| dataset | variance left by the mean series | standardize_ |", "|---|---|---|"]
     for name in names:
         if name in REGRESSION:
             continue
         X = load(name)[0]
-        observed = ~np.isnan(X).all(axis=2)
-        lengths = observed.sum(axis=1)
-        observed = observed_mask(lengths, X.shape[1])
-        _, scale, _ = learned_statistics(X, observed, kind="channel")
-        _, left, _ = learned_statistics(X, observed, kind="step")
+        lengths = (~np.isnan(X).all(axis=2)).sum(axis=1)
+        _, scale, _, left = standardization_statistics(
+            X, observed_mask(lengths, X.shape[1]), steps=True
+        )
         share = float(np.mean((left / scale) ** 2))
-        lines.append(f"| {name} | {share:.4f} | {auto_standardize('auto', share)} |")
+        lines.append(f"| {name} | {share:.4f} | {auto_standardize('auto', scale, left)} |")
     return "\n".join(lines)
 
 

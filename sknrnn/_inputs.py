@@ -7,41 +7,11 @@ alike, through the checks and statistics of ``_validation.py``. It takes and
 returns values: the estimator keeps the statistics.
 """
 
-import numpy as np
-
 from ._plan import Standardization, auto_standardize
 from ._validation import (
-    check_sequences, check_times, check_times_given, mean_and_scale, observed_mask, standardize,
-    step_means,
+    check_sequences, check_times, check_times_given, observed_mask, standardize,
+    standardization_statistics,
 )
-
-
-def learned_statistics(X, observed, sample_weight=None, kind="channel"):
-    """``(x_mean, x_scale, x_offset)`` of X for ``standardize=kind`` (see
-    :class:`~sknrnn._plan.Standardization`), weighted by ``sample_weight``.
-
-    ``"step"`` subtracts the mean series and divides by the scale of what is left;
-    ``"auto"`` does so when what is left is under ``_AUTO_STEP_SHARE`` of the variance
-    (``_plan.auto_standardize``); ``"channel"`` has no offset.
-    """
-    step_weights = None if sample_weight is None else np.broadcast_to(
-        sample_weight[:, None], observed.shape
-    )[observed]
-    x_mean, x_scale = mean_and_scale(X[observed], step_weights)
-    if kind == "channel":
-        return x_mean, x_scale, None
-    x_offset = step_means(X, observed, sample_weight) - x_mean
-    with np.errstate(over="ignore"):
-        left = (X - x_mean - x_offset)[observed]
-    _, left_scale = mean_and_scale(left, step_weights)
-    # Sequences that are all one series leave rounding alone (float64's, far below the
-    # float32 that the model reads): such a channel keeps its own scale rather than
-    # blow the rounding up to unit scale.
-    left_scale = np.where(left_scale > 1e-6 * x_scale, left_scale, x_scale)
-    share = float(np.mean((left_scale / x_scale) ** 2))
-    if auto_standardize(kind, share) == "channel":
-        return x_mean, x_scale, None
-    return x_mean, left_scale, x_offset
 
 
 def module_inputs(X, times, *, standardization=None, sample_weight=None, n_samples=None,
@@ -75,7 +45,13 @@ def module_inputs(X, times, *, standardization=None, sample_weight=None, n_sampl
     if standardization is None:
         # In float64, before the cast to float32: unit-free (offsets of 1e9 and scales
         # of 1e-13 or 1e18 standardize as well as unit data).
-        x_mean, x_scale, x_offset = learned_statistics(X, observed, sample_weight, kind)
+        x_mean, x_scale, x_offset, left_scale = standardization_statistics(
+            X, observed, sample_weight, steps=kind != "channel"
+        )
+        if auto_standardize(kind, x_scale, left_scale) == "step":
+            x_scale = left_scale  # what the mean series leaves, at unit scale
+        else:
+            x_offset = None
         time_step = None
         if times is not None:  # predict and continued training use the spacing learned here
             step_scale, time_step = check_times(times, X.shape[1], lengths)

@@ -102,10 +102,13 @@ def auto_dt(dt, n_steps):
     return float(dt)
 
 
-def auto_standardize(standardize, share):
-    """``"channel"`` or ``"step"``: ``standardize``, or the "auto" rule on ``share``, the
-    part of the variance of X (per channel, averaged) that its mean series leaves."""
+def auto_standardize(standardize, x_scale, left_scale):
+    """``"channel"`` or ``"step"``: ``standardize``, or the "auto" rule on the share of
+    the variance of X that its mean series leaves, ``(left_scale / x_scale) ** 2``
+    averaged over the channels (``x_scale``: the channels' scales; ``left_scale``:
+    those of what the mean series leaves)."""
     if standardize == "auto":
+        share = float(np.mean((left_scale / x_scale) ** 2))
         return "step" if share < _AUTO_STEP_SHARE else "channel"
     return standardize
 

@@ -2,8 +2,9 @@
 
 Everything a user passes is checked here once, with messages that say what is
 wrong and what to do, before anything reaches torch. The standardization
-statistics (:func:`mean_and_scale`, :func:`step_means`, :func:`unstandardize`) and
-the mask of observed steps (:func:`observed_mask`) live here too, in NumPy.
+statistics (:func:`standardization_statistics`, :func:`mean_and_scale`,
+:func:`step_means`, :func:`unstandardize`) and the mask of observed steps
+(:func:`observed_mask`) live here too, in NumPy.
 
 Layout of X
 -----------
@@ -220,6 +221,32 @@ def step_means(X, observed, weights=None):
         channel_mean = np.einsum("nt,ntc->c", w, Z) / max(w.sum(), 1e-300)
         means[empty] = channel_mean
     return means * unit
+
+
+def standardization_statistics(X, observed, sample_weight=None, steps=False):
+    """``(x_mean, x_scale, x_offset, left_scale)`` of the sequences X ``(n, T, C)``.
+
+    ``x_mean`` and ``x_scale``: each channel's mean and scale (:func:`mean_and_scale`)
+    over the ``observed`` steps, weighted by ``sample_weight`` (one weight per sequence);
+    with ``steps``, ``x_offset`` ``(T, C)`` is the mean series (:func:`step_means`) as
+    deviations from ``x_mean``, and ``left_scale`` the scale of what it leaves,
+    ``X - x_mean - x_offset`` (else both None). A channel whose sequences are all one
+    series leaves rounding alone (float64's, far below the float32 that the model
+    reads): its ``left_scale`` is ``x_scale``, so the rounding is not blown up to unit
+    scale.
+    """
+    step_weights = None if sample_weight is None else np.broadcast_to(
+        sample_weight[:, None], observed.shape
+    )[observed]
+    x_mean, x_scale = mean_and_scale(X[observed], step_weights)
+    if not steps:
+        return x_mean, x_scale, None, None
+    x_offset = step_means(X, observed, sample_weight) - x_mean
+    with np.errstate(over="ignore"):
+        left = (X - x_mean - x_offset)[observed]
+    _, left_scale = mean_and_scale(left, step_weights)
+    left_scale = np.where(left_scale > 1e-6 * x_scale, left_scale, x_scale)
+    return x_mean, x_scale, x_offset, left_scale
 
 
 def unstandardize(values, mean, scale):

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 
 from sknrnn import NoisyRNNClassifier, NoisyRNNRegressor
-from sknrnn._inputs import learned_statistics
-from sknrnn._plan import Standardization, auto_budget
-from sknrnn._validation import observed_mask, step_means
+from sknrnn._plan import Standardization, auto_budget, auto_standardize
+from sknrnn._validation import observed_mask, standardization_statistics, step_means
 
 from conftest import TINY
 
@@ -50,15 +49,23 @@ def test_auto_keeps_per_channel_standardization_where_the_series_differ(toy):
 def test_the_auto_threshold_is_the_share_of_variance_left():
     X, _ = _shared_shape()
     observed = observed_mask(np.full(len(X), X.shape[1]), X.shape[1])
-    X3 = X[:, :, None]
-    _, scale, _ = learned_statistics(X3, observed, kind="channel")
-    _, left, offset = learned_statistics(X3, observed, kind="step")
+    _, scale, offset, left = standardization_statistics(X[:, :, None], observed, steps=True)
     share = float((left[0] / scale[0]) ** 2)
     assert 1e-5 < share < 1e-3
     with auto_budget(_AUTO_STEP_SHARE=share * 1.01):
-        assert learned_statistics(X3, observed, kind="auto")[2] is not None
+        assert auto_standardize("auto", scale, left) == "step"
+        assert NoisyRNNClassifier(**TINY).fit(X, X[:, 0] > 20).standardize_ == "step"
     with auto_budget(_AUTO_STEP_SHARE=share * 0.99):
-        assert learned_statistics(X3, observed, kind="auto")[2] is None
+        assert auto_standardize("auto", scale, left) == "channel"
+        assert NoisyRNNClassifier(**TINY).fit(X, X[:, 0] > 20).standardize_ == "channel"
+    # the channels' shares are averaged
+    two = (np.r_[scale, scale], np.r_[left, scale])  # a channel that the mean leaves whole
+    with auto_budget(_AUTO_STEP_SHARE=0.5 + share / 2 + 1e-9):
+        assert auto_standardize("auto", *two) == "step"
+    with auto_budget(_AUTO_STEP_SHARE=0.5 + share / 2 - 1e-9):
+        assert auto_standardize("auto", *two) == "channel"
+    assert auto_standardize("step", scale, scale) == "step"
+    assert auto_standardize("channel", scale, left) == "channel"
 
 
 @pytest.mark.parametrize("Estimator", [NoisyRNNClassifier, NoisyRNNRegressor])
@@ -90,7 +97,7 @@ def test_the_mean_series_is_weighted_and_reads_observed_steps_only():
     twice = step_means(np.concatenate([X, X[1:2]]), observed_mask(np.r_[lengths, 5], 5),
                        np.r_[weights[:1], 1.0, weights[2:], 1.0])
     np.testing.assert_allclose(twice, means, rtol=1e-12)
-    x_mean, x_scale, offset = learned_statistics(X, observed, weights, kind="step")
+    x_mean, _, offset, x_scale = standardization_statistics(X, observed, weights, steps=True)
     np.testing.assert_allclose(x_mean + offset, means, rtol=1e-12)
     left = (X - means)[observed]
     w = np.broadcast_to(weights[:, None], observed.shape)[observed]
@@ -135,12 +142,11 @@ def test_attacks_on_a_step_standardized_model_keep_their_budget_in_the_units_of_
 def test_sequences_that_are_all_one_series_keep_the_channel_scale():
     X = np.tile(20 + 10 * np.sin(np.linspace(0, 6, 30)), (8, 1))[:, :, None]
     observed = observed_mask(np.full(8, 30), 30)
-    _, channel_scale, _ = learned_statistics(X, observed, kind="channel")
+    _, channel_scale, offset, x_scale = standardization_statistics(X, observed, steps=True)
     # nothing but rounding is left: it is not blown up to unit scale, and "auto" has no
     # differences to bring out
-    _, x_scale, offset = learned_statistics(X, observed, kind="step")
     assert offset is not None and x_scale == channel_scale
-    assert learned_statistics(X, observed, kind="auto")[2] is None
+    assert auto_standardize("auto", channel_scale, x_scale) == "channel"
     reg = NoisyRNNRegressor(standardize="step", **TINY).fit(X[:, :, 0], np.arange(8.0))
     other = X[:, :, 0] + np.random.RandomState(0).normal(scale=0.1, size=(8, 30))
     inputs = reg._inputs(other)["x"]
