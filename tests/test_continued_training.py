@@ -443,23 +443,28 @@ def test_too_large_validation_fraction_advises_a_smaller_one(toy):
                            validation_fraction=0.01).fit(X[:10], y[:10])
 
 
-def test_models_saved_by_0_3_load_predict_identically_and_train_on(monkeypatch):
-    """Fitted and saved by sknrnn 0.3 (one step per observation, read one way)."""
+def _saved_models(version, monkeypatch):
+    """The classifier and regressor that sknrnn ``version`` saved in tests/data, the
+    outputs it recorded, and the comparison of outputs: bit for bit on torch 2.13's CPU
+    build (the one `make test` installs, with which they were recorded), within float32
+    rounding on another (torch 2.11 on another processor differed by 1.4e-6 relative)."""
     from pathlib import Path
 
     here = Path(__file__).parent / "data"
-    # On the CPU, where they were saved (a GPU machine would load them on CUDA). Their
-    # outputs were recorded with torch 2.13's CPU build: bit for bit on that build (the
-    # one `make test` installs), within float32 rounding on another (torch 2.11 on
-    # another processor differed by 1.4e-6 relative).
+    # On the CPU, where they were saved (a GPU machine would load them on CUDA).
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    models = joblib.load(here / "models_0.3.joblib")
-    expected = np.load(here / "models_0.3_outputs.npz")
-    clf, reg = models["classifier"], models["regressor"]
+    models = joblib.load(here / f"models_{version}.joblib")
+    expected = np.load(here / f"models_{version}_outputs.npz")
     if torch.__version__.split("+")[0] == "2.13.0":
         same = np.testing.assert_array_equal
     else:
         same = functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7)
+    return models["classifier"], models["regressor"], expected, same
+
+
+def test_models_saved_by_0_3_load_predict_identically_and_train_on(monkeypatch):
+    """Fitted and saved by sknrnn 0.3 (one step per observation, read one way)."""
+    clf, reg, expected, same = _saved_models("0.3", monkeypatch)
     same(clf.predict_proba(expected["X"]), expected["proba"])
     same(reg.predict(expected["X"]), expected["pred"])
     assert (clf.window, clf.bidirectional, clf.window_) == (1, False, 1)
@@ -471,17 +476,7 @@ def test_models_saved_by_0_3_load_predict_identically_and_train_on(monkeypatch):
 def test_models_saved_by_0_4_load_predict_identically_and_train_on(monkeypatch):
     """Fitted and saved by sknrnn 0.4 (windows of 2, both ways, standardized per channel),
     on 40 random walks of 150 steps: ``hidden_size=8, max_iter=3, random_state=0``."""
-    from pathlib import Path
-
-    here = Path(__file__).parent / "data"
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as for 0.3's above
-    models = joblib.load(here / "models_0.4.joblib")
-    expected = np.load(here / "models_0.4_outputs.npz")
-    clf, reg = models["classifier"], models["regressor"]
-    if torch.__version__.split("+")[0] == "2.13.0":
-        same = np.testing.assert_array_equal
-    else:
-        same = functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7)
+    clf, reg, expected, same = _saved_models("0.4", monkeypatch)
     same(clf.predict_proba(expected["X"]), expected["proba"])
     same(clf.predict_proba(expected["X_long"]), expected["proba_long"])
     same(reg.predict(expected["X"]), expected["pred"])
