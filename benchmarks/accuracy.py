@@ -338,11 +338,13 @@ def targets(task, names, by):
             if b is not None:
                 check(f"R^2 {col} >= RidgeCV", a >= b, f"{a:.3f} vs {b:.3f}")
         return "\n".join(lines)
+    def clean(model, d):  # the set's clean accuracy, mean over seeds
+        return float(np.mean([r["clean"] for r in by[(d, model)]]))
+
     a, b = suite(nrnn, "clean"), suite(none, "clean")
     if b is not None:
-        behind = [f"{d} {np.mean([r['clean'] for r in by[(d, nrnn)]]) - m:+.3f}" for d in names
-                  for m in [np.mean([r["clean"] for r in by[(d, none)]])]
-                  if np.mean([r["clean"] for r in by[(d, nrnn)]]) < m - 0.03]
+        behind = [f"{d} {clean(nrnn, d) - clean(none, d):+.3f}" for d in names
+                  if clean(nrnn, d) < clean(none, d) - 0.03]
         check("clean within 0.03 of noise_type='none' on every set", not behind,
               f"{len(behind)} of {len(names)} sets more than 0.03 behind"
               + (": " + ", ".join(behind) if behind else ""))
