@@ -438,7 +438,7 @@ def compare(rows, models, baselines=("sknrnn", "sknrnn-none"), peers=("minirocke
 def shares(names):
     """Per set: the share of the training data's variance that its mean series leaves,
     and what ``standardize="auto"`` makes of it (``sknrnn._plan.auto_standardize``)."""
-    from sknrnn._plan import auto_standardize
+    from sknrnn._plan import auto_standardize, share_left
     from sknrnn._validation import observed_mask, standardization_statistics
 
     lines = ["| dataset | variance left by the mean series | standardize_ |", "|---|---|---|"]
@@ -450,7 +450,7 @@ def shares(names):
         _, scale, _, left = standardization_statistics(
             X, observed_mask(lengths, X.shape[1]), steps=True
         )
-        share = float(np.mean((left / scale) ** 2))
+        share = share_left(scale, left)
         lines.append(f"| {name} | {share:.4f} | {auto_standardize('auto', scale, left)} |")
     return "\n".join(lines)
 

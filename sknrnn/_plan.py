@@ -102,14 +102,18 @@ def auto_dt(dt, n_steps):
     return float(dt)
 
 
+def share_left(x_scale, left_scale):
+    """The share of the variance of X that its mean series leaves, ``(left_scale /
+    x_scale) ** 2`` averaged over the channels (``x_scale``: the channels' scales;
+    ``left_scale``: those of what the mean series leaves)."""
+    return float(np.mean((left_scale / x_scale) ** 2))
+
+
 def auto_standardize(standardize, x_scale, left_scale):
     """``"channel"`` or ``"step"``: ``standardize``, or the "auto" rule on the share of
-    the variance of X that its mean series leaves, ``(left_scale / x_scale) ** 2``
-    averaged over the channels (``x_scale``: the channels' scales; ``left_scale``:
-    those of what the mean series leaves)."""
+    the variance of X that its mean series leaves (``share_left``)."""
     if standardize == "auto":
-        share = float(np.mean((left_scale / x_scale) ** 2))
-        return "step" if share < _AUTO_STEP_SHARE else "channel"
+        return "step" if share_left(x_scale, left_scale) < _AUTO_STEP_SHARE else "channel"
     return standardize
 
 
