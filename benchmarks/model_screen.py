@@ -17,6 +17,9 @@ skorch callback passed as ``callbacks=``. The script patches nothing in sknrnn.
   its level over the first ``noise_warmup`` fraction of the fit's epochs (the callback
   ``NoiseWarmup``; the module's levels ``noise_additive`` / ``noise_multiplicative``
   scaled per epoch, and put back at the end of the fit);
+- ``noise_anneal``: the training noise falling linearly over the last ``noise_anneal``
+  fraction of the fit's epochs, to a small share of its level in the last epoch (the
+  callback ``NoiseAnneal``, scaled as ``NoiseWarmup`` scales it);
 - ``input_noise``: Gaussian noise of that standard deviation added to the (standardized)
   input in training, when the model has training noise (noise of the SDE at its input;
   ``InputNoise``);
@@ -81,7 +84,7 @@ import accuracy  # noqa: E402
 
 # Keys of variants that an earlier form of the script screened and that are gone.
 REMOVED = ("smoothing", "draws", "warmup_epochs", "mixup")
-KEYS = ("readout", "dropout", "swa", "noise_warmup", "input_noise", "gated_dt", "gate_noise", "noise_power",
+KEYS = ("readout", "dropout", "swa", "noise_warmup", "noise_anneal", "input_noise", "gated_dt", "gate_noise", "noise_power",
         "encoder", "segments", "second_order", "params")
 
 
@@ -326,8 +329,12 @@ class NoiseWarmup(Callback):
         self.epoch_ = 0
         self.levels_ = [(r.noise_additive, r.noise_multiplicative) for r in self._readers(net)]
 
+    def scale(self, epoch, epochs):
+        """The share of the module's levels that epoch ``epoch`` (from 0) of ``epochs`` trains at."""
+        return min(1.0, epoch / max(self.fraction * epochs, 1e-12))
+
     def on_epoch_begin(self, net, **kwargs):
-        scale = min(1.0, self.epoch_ / max(self.fraction * net.max_epochs, 1e-12))
+        scale = self.scale(self.epoch_, net.max_epochs)
         for reader, (s1, s2) in zip(self._readers(net), self.levels_):
             reader.noise_additive, reader.noise_multiplicative = s1 * scale, s2 * scale
         self.epoch_ += 1
@@ -335,6 +342,16 @@ class NoiseWarmup(Callback):
     def on_train_end(self, net, **kwargs):
         for reader, (s1, s2) in zip(self._readers(net), self.levels_):
             reader.noise_additive, reader.noise_multiplicative = s1, s2
+
+
+class NoiseAnneal(NoiseWarmup):
+    """The training noise falling linearly over the last ``fraction`` of the epochs of a
+    fit, to ``1 / (fraction E)`` of its level in the last epoch: epoch ``k`` (from 0) of ``E``
+    trains at ``min(1, (E - k) / (fraction E))`` of the module's levels (noiseless
+    fine-tuning while the cosine schedule's rate is small), put back at the end of the fit."""
+
+    def scale(self, epoch, epochs):
+        return min(1.0, (epochs - epoch) / max(self.fraction * epochs, 1e-12))
 
 
 # -- a variant's estimator ------------------------------------------------------------
@@ -397,6 +414,8 @@ def estimator_params(variant):
         callbacks.append(("swa", WeightAveraging(float(variant["swa"]))))
     if variant.get("noise_warmup"):
         callbacks.append(("noise_warmup", NoiseWarmup(float(variant["noise_warmup"]))))
+    if variant.get("noise_anneal"):
+        callbacks.append(("noise_anneal", NoiseAnneal(float(variant["noise_anneal"]))))
     if callbacks:
         params["callbacks"] = callbacks
     return params

@@ -79,6 +79,23 @@ def test_noise_warmup_is_a_callback_that_puts_the_levels_back(toy, default_proba
     np.testing.assert_allclose(seen, [0.0, 0.1, 0.2, 0.2])  # 0, half, full from half-way
 
 
+def test_noise_anneal_lowers_the_levels_over_the_last_epochs_and_puts_them_back(toy):
+    X, y = toy
+    params = model_screen.estimator_params({"noise_anneal": 0.5})
+    seen = []
+
+    class Record(model_screen.Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            seen.append((net.module_.noise_additive, net.module_.reverse.noise_additive))
+
+    params["callbacks"].append(("record", Record()))
+    clf = NoisyRNNClassifier(**dict(TINY, max_iter=4), **params).fit(X, y)
+    assert clf.net_.module_.noise_additive == 0.2  # put back
+    assert clf.net_.module_.reverse.noise_additive == 0.2
+    # full for the first half, then (E - k) / (E / 2): 1, 1/2 of the level
+    np.testing.assert_allclose(seen, [(0.2, 0.2), (0.2, 0.2), (0.2, 0.2), (0.1, 0.1)])
+
+
 def test_readout_and_params_are_estimator_parameters():
     params = model_screen.estimator_params({"readout": "max", "params": {"hidden_size": 8}})
     assert params == {"readout": "max", "hidden_size": 8}
