@@ -347,8 +347,8 @@ class NoiseWarmup(Callback):
 class NoiseAnneal(NoiseWarmup):
     """The training noise falling linearly over the last ``fraction`` of the epochs of a
     fit, to ``1 / (fraction E)`` of its level in the last epoch: epoch ``k`` (from 0) of ``E``
-    trains at ``min(1, (E - k) / (fraction E))`` of the module's levels (noiseless
-    fine-tuning while the cosine schedule's rate is small), put back at the end of the fit."""
+    trains at ``min(1, (E - k) / (fraction E))`` of the module's levels (fine-tuning with
+    ever less noise while the cosine schedule's rate is small), put back at the end of the fit."""
 
     def scale(self, epoch, epochs):
         return min(1.0, (epochs - epoch) / max(self.fraction * epochs, 1e-12))
