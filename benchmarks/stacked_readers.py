@@ -10,8 +10,9 @@ This script times the loop structure alone (not sknrnn: its step and adjoint are
 reproduced here in their shape, with random weights and fixed lengths), both ways, one
 interleaved run per batch size, and prints the stacked loop's time as a multiple of the
 two loops', and the largest relative difference between the gradients the two ways
-reach (0: the same numbers). The forward pass holds the step of ``_fused._euler_step`` (mixed noise), the
-backward pass the adjoint step of ``_fused._Adjoint.step`` and its per-chunk reductions.
+reach (0: the same numbers). The forward pass holds the step of ``_fused._euler_step``
+(mixed noise), the backward pass the adjoint step of ``_fused._Adjoint.step`` and its
+per-chunk reductions.
 
     python benchmarks/stacked_readers.py --threads 1 --repeats 20
 """
@@ -53,7 +54,23 @@ def loops(batch, n, n_steps, stacked, s1=0.2, s2=0.2, seed=0):
         for r in range(readers)
     ]
 
-    def one(U, E, H, Tn, P, G, Ka, Wt, dt, gKa, gW, mm, addmm_, stacked):
+    def one(U, E, H, Tn, P, G, Ka, Wt, dt, gKa, gW, stacked):
+        if stacked:  # the readers on a batch axis: per step (2, B, N)
+            mm = torch.bmm
+
+            def addmm_(out, a, b):
+                return out.baddbmm_(a, b)
+
+            def rows(X):  # each reader's (steps x B) rows
+                return X.transpose(0, 1).reshape(-1, n_steps * batch, n)
+        else:
+            mm = torch.mm
+
+            def addmm_(out, a, b):
+                return out.addmm_(a, b)
+
+            def rows(X):
+                return X.reshape(n_steps * batch, n)
         Tn.copy_(U)
         H[1:].copy_(E).mul_(s1)
         Hs, Ts, Es = H.unbind(0), Tn.unbind(0), E.unbind(0)
@@ -69,25 +86,18 @@ def loops(batch, n, n_steps, stacked, s1=0.2, s2=0.2, seed=0):
             p = torch.mul(g, Ds[k], out=Ps[k])
             addmm_(mm(g, KaT, out=Gs[k]), p, W).addcmul_(g, Es[k], value=s2)
         # the parameters' gradients: products over each reader's (steps x B) rows
-        if stacked:
-            def rows(X):
-                return X.transpose(0, 1).reshape(-1, n_steps * batch, n)
-        else:
-            def rows(X):
-                return X.reshape(n_steps * batch, n)
         Hc, Gc, Pc = rows(H[:-1]), rows(G[1:]), rows(P)
         addmm_(gKa, Hc.transpose(-1, -2), Gc)
         addmm_(gW, Hc.transpose(-1, -2), Pc)
 
     if stacked:
-        def run():  # the readers on a batch axis: per step (2, B, N)
-            one(U, E, H, Tn, P, G, Ka, Wt, dt, grad_Ka, grad_W,
-                torch.bmm, lambda o, a, b: o.baddbmm_(a, b), True)
+        def run():
+            one(U, E, H, Tn, P, G, Ka, Wt, dt, grad_Ka, grad_W, stacked=True)
             return grad_Ka, grad_W
     else:
         def run():
             for part in parts:
-                one(*part, torch.mm, lambda o, a, b: o.addmm_(a, b), False)
+                one(*part, stacked=False)
             return torch.stack([q[-2] for q in parts]), torch.stack([q[-1] for q in parts])
     return run
 
